@@ -1,0 +1,420 @@
+//! The CPU backend: the reference implementation, multi-threaded, with results identical for any
+//! thread count.
+//!
+//! Neurons are split into contiguous partitions, one per thread, each owning its neurons' state
+//! and delay rings. Per step a thread updates its neurons (stages 1-3), waits at one barrier, then
+//! delivers every thread's spikes of the step to its own targets (stage 4). Spike lists are double
+//! buffered by step parity, so a thread may start the next step while others still read the
+//! previous step's spikes: one synchronisation per step.
+
+mod neuron_update;
+mod propagate;
+mod record;
+mod stimulus;
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::RwLock;
+
+use crate::config::Receptor;
+use crate::model::StateVariable;
+use crate::network::{Network, NeuronState, Probe, StimulusInput};
+use crate::rng::Philox;
+
+use super::{steps_left, Backend, BackendError, Batch, Spike};
+use neuron_update::NeuronSlice;
+use propagate::RingView;
+
+/// A batch ends early once it holds this many spikes, to bound memory.
+const SPIKES_PER_BATCH: usize = 1 << 22;
+
+/// Partitions start on multiples of this many neurons (64-byte cache lines of f32).
+const PARTITION_ALIGN: u32 = 16;
+
+/// Fewer neurons than this per thread is not worth a thread.
+const MIN_NEURONS_PER_THREAD: u32 = 2048;
+
+pub struct CpuBackend<'n> {
+    network: &'n Network,
+    rng: Philox,
+    partitions: Vec<Partition>,
+    /// Spike lists of the last two steps per partition, by step parity.
+    spike_lists: Vec<[RwLock<Vec<u32>>; 2]>,
+    current_change_steps: Vec<u64>,
+    steps_done: u64,
+}
+
+/// The neurons one thread owns, and what it produced in the current batch.
+struct Partition {
+    neurons: Range<u32>,
+    v_m: Vec<f32>,
+    g_ex: Vec<f32>,
+    g_in: Vec<f32>,
+    refractory: Vec<i32>,
+    i_stim: Vec<f32>,
+    /// Delay rings per receptor: `slots` slots of `neurons.len()` entries.
+    ring_ex: Vec<i32>,
+    ring_in: Vec<i32>,
+    batch_spikes: Vec<Spike>,
+    /// Per probe, the samples of this partition's probed neurons.
+    batch_samples: Vec<Vec<f32>>,
+    steps_run: u64,
+}
+
+impl<'n> CpuBackend<'n> {
+    /// A backend for `network` on `threads` threads (fewer for small networks).
+    pub fn new(network: &'n Network, threads: usize) -> Self {
+        let n = network.n_neurons();
+        let threads = (threads.max(1) as u32)
+            .min(n.div_ceil(MIN_NEURONS_PER_THREAD))
+            .max(1);
+        let slots = network.ring_slots() as usize;
+        let init = &network.initial_state;
+        let partitions: Vec<Partition> = partition_bounds(n, threads)
+            .into_iter()
+            .map(|neurons| {
+                let r = neurons.start as usize..neurons.end as usize;
+                let len = r.len();
+                Partition {
+                    v_m: init.v_m[r.clone()].to_vec(),
+                    g_ex: init.g_ex[r.clone()].to_vec(),
+                    g_in: init.g_in[r.clone()].to_vec(),
+                    refractory: init.refractory[r.clone()].to_vec(),
+                    i_stim: init.i_stim[r].to_vec(),
+                    ring_ex: vec![0; slots * len],
+                    ring_in: vec![0; slots * len],
+                    batch_spikes: Vec::new(),
+                    batch_samples: vec![Vec::new(); network.probes.len()],
+                    steps_run: 0,
+                    neurons,
+                }
+            })
+            .collect();
+        let spike_lists = partitions
+            .iter()
+            .map(|_| [RwLock::new(Vec::new()), RwLock::new(Vec::new())])
+            .collect();
+        CpuBackend {
+            network,
+            rng: Philox::new(network.seed),
+            partitions,
+            spike_lists,
+            current_change_steps: stimulus::current_change_steps(&network.stimuli),
+            steps_done: 0,
+        }
+    }
+
+    pub fn threads(&self) -> usize {
+        self.partitions.len()
+    }
+}
+
+/// Split `0..n` into `parts` contiguous ranges starting on aligned indices.
+fn partition_bounds(n: u32, parts: u32) -> Vec<Range<u32>> {
+    let mut bounds: Vec<u32> = (0..parts)
+        .map(|p| {
+            let b = (u64::from(n) * u64::from(p) / u64::from(parts)) as u32;
+            b / PARTITION_ALIGN * PARTITION_ALIGN
+        })
+        .collect();
+    bounds.push(n);
+    bounds.windows(2).map(|w| w[0]..w[1]).collect()
+}
+
+/// Everything the threads share read-only during a batch.
+struct Shared<'a> {
+    network: &'a Network,
+    rng: Philox,
+    spike_lists: &'a [[RwLock<Vec<u32>>; 2]],
+    current_change_steps: &'a [u64],
+    barrier: SpinBarrier,
+    first_step: u64,
+    max_steps: u64,
+}
+
+impl Backend for CpuBackend<'_> {
+    fn description(&self) -> String {
+        match self.threads() {
+            1 => "cpu, 1 thread".to_string(),
+            t => format!("cpu, {t} threads"),
+        }
+    }
+
+    fn steps_done(&self) -> u64 {
+        self.steps_done
+    }
+
+    fn advance(&mut self, max_steps: u64, out: &mut Batch) -> Result<u64, BackendError> {
+        let network = self.network;
+        out.clear(self.steps_done, network.probes.len());
+        let max_steps = max_steps.min(steps_left(network, self.steps_done));
+        if max_steps == 0 {
+            return Ok(0);
+        }
+        let shared = Shared {
+            network,
+            rng: self.rng,
+            spike_lists: &self.spike_lists,
+            current_change_steps: &self.current_change_steps,
+            barrier: SpinBarrier::new(self.partitions.len()),
+            first_step: self.steps_done,
+            max_steps,
+        };
+        let (first, rest) = self.partitions.split_first_mut().expect("at least one partition");
+        std::thread::scope(|scope| {
+            let shared = &shared;
+            for (index, part) in rest.iter_mut().enumerate() {
+                scope.spawn(move || run_partition(shared, index + 1, part));
+            }
+            run_partition(shared, 0, first);
+        });
+        let steps = self.partitions[0].steps_run;
+        debug_assert!(self.partitions.iter().all(|p| p.steps_run == steps));
+        merge_outputs(&mut self.partitions, &network.probes, out, self.steps_done, steps);
+        self.steps_done += steps;
+        out.n_steps = steps;
+        Ok(steps)
+    }
+
+    fn neuron_state(&mut self) -> Result<NeuronState, BackendError> {
+        let mut s = NeuronState::default();
+        for p in &self.partitions {
+            s.v_m.extend_from_slice(&p.v_m);
+            s.g_ex.extend_from_slice(&p.g_ex);
+            s.g_in.extend_from_slice(&p.g_in);
+            s.refractory.extend_from_slice(&p.refractory);
+            s.i_stim.extend_from_slice(&p.i_stim);
+        }
+        Ok(s)
+    }
+}
+
+/// The step loop of one thread over one batch.
+fn run_partition(shared: &Shared<'_>, index: usize, part: &mut Partition) {
+    let network = shared.network;
+    let owned = part.neurons.clone();
+    let len = owned.len();
+    let slots = network.ring_slots();
+    let inv_scale = [
+        network.fixed_point.inv_scale(Receptor::Excitatory),
+        network.fixed_point.inv_scale(Receptor::Inhibitory),
+    ];
+    part.batch_spikes.clear();
+    for s in &mut part.batch_samples {
+        s.clear();
+    }
+    let mut spikes_in_batch = 0usize;
+    let mut steps_run = 0;
+    for step in shared.first_step..shared.first_step + shared.max_steps {
+        let parity = (step % 2) as usize;
+        {
+            let mut my_spikes = shared.spike_lists[index][parity]
+                .write()
+                .expect("spike list lock poisoned");
+            my_spikes.clear();
+
+            // Stage 1: neuron update, population by population.
+            let slot = (step % u64::from(slots)) as usize * len;
+            for pop in &network.populations {
+                let seg = stimulus::intersect(&pop.range(), &owned);
+                if seg.is_empty() {
+                    continue;
+                }
+                let r = (seg.start - owned.start) as usize..(seg.end - owned.start) as usize;
+                let ring = slot + r.start..slot + r.end;
+                neuron_update::update(
+                    &pop.derived,
+                    inv_scale,
+                    NeuronSlice {
+                        v_m: &mut part.v_m[r.clone()],
+                        g_ex: &mut part.g_ex[r.clone()],
+                        g_in: &mut part.g_in[r.clone()],
+                        refractory: &mut part.refractory[r.clone()],
+                        i_stim: &part.i_stim[r.clone()],
+                        ring_ex: &mut part.ring_ex[ring.clone()],
+                        ring_in: &mut part.ring_in[ring],
+                    },
+                    seg.start,
+                    &mut my_spikes,
+                );
+            }
+
+            // Stage 2: device input due this step.
+            for stim in &network.stimuli {
+                match &stim.input {
+                    StimulusInput::Poisson(p) => {
+                        let g = receptor_g(part, p.receptor);
+                        stimulus::poisson(p, &stim.targets, &shared.rng, step, &owned, g);
+                    }
+                    StimulusInput::Spikes(s) => {
+                        let g = receptor_g(part, s.receptor);
+                        stimulus::spikes(s, &stim.targets, step, &owned, g);
+                    }
+                    StimulusInput::Current(_) => {}
+                }
+            }
+            if shared.current_change_steps.binary_search(&step).is_ok() {
+                stimulus::currents(&network.stimuli, step, &owned, &mut part.i_stim);
+            }
+
+            // Stage 3: recording.
+            for (probe, out) in network.probes.iter().zip(&mut part.batch_samples) {
+                if probe.samples_step(step) {
+                    let values = match probe.variable {
+                        StateVariable::VM => &part.v_m,
+                        StateVariable::GEx => &part.g_ex,
+                        StateVariable::GIn => &part.g_in,
+                    };
+                    record::sample(probe, &owned, values, out);
+                }
+            }
+            part.batch_spikes
+                .extend(my_spikes.iter().map(|&neuron| Spike { step, neuron }));
+        }
+
+        shared.barrier.wait();
+
+        // Stage 4: deliver every partition's spikes of this step to the targets owned here.
+        let mut spikes_this_step = 0;
+        for lists in shared.spike_lists {
+            let spikes = lists[parity].read().expect("spike list lock poisoned");
+            spikes_this_step += spikes.len();
+            if spikes.is_empty() {
+                continue;
+            }
+            for proj in &network.projections {
+                let src = &network.populations[proj.source];
+                let tgt = &network.populations[proj.target];
+                let lo = spikes.partition_point(|&n| n < src.offset);
+                let hi = spikes.partition_point(|&n| n < src.offset + src.n);
+                let owned_targets = stimulus::intersect(&tgt.range(), &owned);
+                if lo == hi || owned_targets.is_empty() {
+                    continue;
+                }
+                let whole = owned_targets == tgt.range();
+                let ring = match proj.receptor {
+                    Receptor::Excitatory => &mut part.ring_ex,
+                    Receptor::Inhibitory => &mut part.ring_in,
+                };
+                propagate::propagate(
+                    proj,
+                    src.offset,
+                    tgt.offset,
+                    &spikes[lo..hi],
+                    step,
+                    owned_targets.start - tgt.offset..owned_targets.end - tgt.offset,
+                    whole,
+                    &mut RingView {
+                        ring,
+                        first_neuron: owned.start,
+                        len,
+                        slots,
+                    },
+                );
+            }
+        }
+        steps_run += 1;
+        spikes_in_batch += spikes_this_step;
+        // Every thread computes the same total, so all stop after the same step.
+        if spikes_in_batch >= SPIKES_PER_BATCH {
+            break;
+        }
+    }
+    part.steps_run = steps_run;
+}
+
+fn receptor_g(part: &mut Partition, receptor: Receptor) -> &mut [f32] {
+    match receptor {
+        Receptor::Excitatory => &mut part.g_ex,
+        Receptor::Inhibitory => &mut part.g_in,
+    }
+}
+
+/// Combine the partitions' outputs into `out`: spikes by step then neuron, sample rows in neuron
+/// order.
+fn merge_outputs(
+    parts: &mut [Partition],
+    probes: &[Probe],
+    out: &mut Batch,
+    first_step: u64,
+    steps: u64,
+) {
+    if parts.len() == 1 {
+        std::mem::swap(&mut out.spikes, &mut parts[0].batch_spikes);
+        for (o, s) in out.samples.iter_mut().zip(&mut parts[0].batch_samples) {
+            std::mem::swap(o, s);
+        }
+        return;
+    }
+    let mut cursors = vec![0usize; parts.len()];
+    for step in first_step..first_step + steps {
+        for (part, c) in parts.iter().zip(&mut cursors) {
+            let start = *c;
+            while *c < part.batch_spikes.len() && part.batch_spikes[*c].step == step {
+                *c += 1;
+            }
+            out.spikes.extend_from_slice(&part.batch_spikes[start..*c]);
+        }
+    }
+    for (probe, (out_samples, p)) in out.samples.iter_mut().zip(probes).enumerate() {
+        // Each partition holds the same sample rows, each as wide as its share of the probe.
+        let widths: Vec<usize> = parts
+            .iter()
+            .map(|part| {
+                let lo = p.neurons.partition_point(|&n| n < part.neurons.start);
+                let hi = p.neurons.partition_point(|&n| n < part.neurons.end);
+                hi - lo
+            })
+            .collect();
+        let width: usize = widths.iter().sum();
+        if width == 0 {
+            continue;
+        }
+        let total: usize = parts.iter().map(|part| part.batch_samples[probe].len()).sum();
+        out_samples.reserve(total);
+        for row in 0..total / width {
+            for (part, &w) in parts.iter().zip(&widths) {
+                out_samples.extend_from_slice(&part.batch_samples[probe][row * w..(row + 1) * w]);
+            }
+        }
+    }
+}
+
+/// A barrier for a few threads that spins briefly before yielding: a step of a small network
+/// takes microseconds, far less than a futex wake-up.
+struct SpinBarrier {
+    n: usize,
+    arrived: AtomicUsize,
+    generation: AtomicUsize,
+}
+
+impl SpinBarrier {
+    fn new(n: usize) -> Self {
+        SpinBarrier {
+            n,
+            arrived: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
+        }
+    }
+
+    fn wait(&self) {
+        if self.n == 1 {
+            return;
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.n {
+            self.arrived.store(0, Ordering::Relaxed);
+            self.generation.fetch_add(1, Ordering::Release);
+            return;
+        }
+        let mut spins = 0u32;
+        while self.generation.load(Ordering::Acquire) == generation {
+            if spins < 20_000 {
+                std::hint::spin_loop();
+                spins += 1;
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+}

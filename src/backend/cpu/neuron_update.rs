@@ -1,0 +1,100 @@
+//! Stage 1, CPU twin of `shaders/neuron_update.wgsl`: one step of every neuron of a contiguous
+//! range of one population.
+//!
+//! The loop is branch-free (the model's `step` uses selects), writes only the state arrays, and
+//! leaves spikes as flags that a second, cheap pass turns into a list: LLVM vectorises it. It is
+//! compiled for several instruction sets and the best one is picked at run time, so one binary is
+//! fast on any x86-64 and correct everywhere (every version computes the same bits: `mul_add` is
+//! always fused).
+
+use multiversion::multiversion;
+
+use crate::model::iaf_cond_exp::{step, IafCondExpDerived};
+
+/// State of the neurons being updated, and the delay-ring slot due this step.
+pub struct NeuronSlice<'a> {
+    pub v_m: &'a mut [f32],
+    pub g_ex: &'a mut [f32],
+    pub g_in: &'a mut [f32],
+    pub refractory: &'a mut [i32],
+    pub i_stim: &'a [f32],
+    /// Fixed-point input due this step; read and cleared.
+    pub ring_ex: &'a mut [i32],
+    pub ring_in: &'a mut [i32],
+}
+
+/// Neurons per block: the spike flags of a block are tested with one comparison.
+const BLOCK: usize = 64;
+
+/// Update every neuron of `s`; appends the indices (plus `index_offset`) of those that spiked to
+/// `spikes`, in increasing order.
+pub fn update(
+    d: &IafCondExpDerived,
+    inv_scale: [f32; 2],
+    s: NeuronSlice<'_>,
+    index_offset: u32,
+    spikes: &mut Vec<u32>,
+) {
+    let n = s.v_m.len();
+    let mut flags = [0u8; BLOCK];
+    let mut start = 0;
+    while start < n {
+        let end = (start + BLOCK).min(n);
+        let len = end - start;
+        update_block(
+            d,
+            inv_scale,
+            &mut s.v_m[start..end],
+            &mut s.g_ex[start..end],
+            &mut s.g_in[start..end],
+            &mut s.refractory[start..end],
+            &s.i_stim[start..end],
+            &mut s.ring_ex[start..end],
+            &mut s.ring_in[start..end],
+            &mut flags[..len],
+        );
+        if flags[..len].iter().any(|&f| f != 0) {
+            for (i, &f) in flags[..len].iter().enumerate() {
+                if f != 0 {
+                    spikes.push(index_offset + (start + i) as u32);
+                }
+            }
+        }
+        start = end;
+    }
+}
+
+#[multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512bw+avx512dq+avx2+avx+fma+sse4.2+sse4.1+ssse3+sse3",
+    "x86_64+avx2+avx+fma+sse4.2+sse4.1+ssse3+sse3",
+    "aarch64+neon"
+))]
+#[allow(clippy::too_many_arguments)]
+fn update_block(
+    d: &IafCondExpDerived,
+    inv_scale: [f32; 2],
+    v_m: &mut [f32],
+    g_ex: &mut [f32],
+    g_in: &mut [f32],
+    refractory: &mut [i32],
+    i_stim: &[f32],
+    ring_ex: &mut [i32],
+    ring_in: &mut [i32],
+    spiked: &mut [u8],
+) {
+    let n = v_m.len();
+    let (g_ex, g_in, refractory, i_stim) = (&mut g_ex[..n], &mut g_in[..n], &mut refractory[..n], &i_stim[..n]);
+    let (ring_ex, ring_in, spiked) = (&mut ring_ex[..n], &mut ring_in[..n], &mut spiked[..n]);
+    for i in 0..n {
+        let input_ex = ring_ex[i] as f32 * inv_scale[0];
+        let input_in = ring_in[i] as f32 * inv_scale[1];
+        let r = step(d, v_m[i], g_ex[i], g_in[i], refractory[i], i_stim[i], input_ex, input_in);
+        v_m[i] = r.v_m;
+        g_ex[i] = r.g_ex;
+        g_in[i] = r.g_in;
+        refractory[i] = r.refractory;
+        ring_ex[i] = 0;
+        ring_in[i] = 0;
+        spiked[i] = u8::from(r.spiked);
+    }
+}

@@ -1,0 +1,70 @@
+//! Stage 4, CPU twin of `shaders/propagate.wgsl`: push the spikes of one step along their CSR rows
+//! into the delay rings, as fixed-point integers. Integer addition is associative, so the result
+//! does not depend on the order of the spikes or the threads.
+//!
+//! With several threads each one owns a contiguous range of target neurons and walks every spike,
+//! delivering only to its own targets (rows are sorted by target, so that is one sub-range per
+//! row): no atomics and no shared cache lines.
+
+use std::ops::Range;
+
+use crate::network::{PerSynapse, Projection};
+
+/// The delay ring of one receptor for the neurons a thread owns.
+pub struct RingView<'a> {
+    /// `slots` slots of `len` neurons each.
+    pub ring: &'a mut [i32],
+    /// Global index of the ring's first neuron.
+    pub first_neuron: u32,
+    pub len: usize,
+    pub slots: u32,
+}
+
+/// Deliver the spikes `sources` (global neuron ids of the projection's source population,
+/// increasing) emitted in step `step`, to the targets in `targets_owned` (indices within the
+/// target population; `whole_population` when that is all of them).
+#[allow(clippy::too_many_arguments)]
+pub fn propagate(
+    projection: &Projection,
+    source_offset: u32,
+    target_offset: u32,
+    sources: &[u32],
+    step: u64,
+    targets_owned: Range<u32>,
+    whole_population: bool,
+    ring: &mut RingView<'_>,
+) {
+    let csr = &projection.synapses;
+    // Ring index of target-population index t: t + shift, computed modulo 2^32 (the true value
+    // lies in 0..len because t is one of the owned targets).
+    let shift = target_offset.wrapping_sub(ring.first_neuron);
+    let len = ring.len;
+    let slots = u64::from(ring.slots);
+    let slot_start = |delay: u16| ((step + u64::from(delay)) % slots) as usize * len;
+    for &s in sources {
+        let row = csr.row((s - source_offset) as usize);
+        let row = if whole_population {
+            row
+        } else {
+            let targets = &csr.targets[row.clone()];
+            let lo = targets.partition_point(|&t| t < targets_owned.start);
+            let hi = targets.partition_point(|&t| t < targets_owned.end);
+            row.start + lo..row.start + hi
+        };
+        match (&csr.weights, &csr.delays) {
+            (PerSynapse::Constant(w), PerSynapse::Constant(d)) => {
+                let start = slot_start(*d);
+                let slot = &mut ring.ring[start..start + len];
+                for &t in &csr.targets[row] {
+                    slot[t.wrapping_add(shift) as usize] += *w;
+                }
+            }
+            (weights, delays) => {
+                for j in row {
+                    let at = slot_start(delays.get(j)) + csr.targets[j].wrapping_add(shift) as usize;
+                    ring.ring[at] += weights.get(j);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Backends advance a [`Network`] in time. The CPU backend is the reference; the GPU backend runs
+//! the same stages as WGSL kernels (`shaders/`), each with its CPU twin in `cpu/` under the same
+//! name, and both produce the same spikes.
+//!
+//! Per step k, covering (k h, (k+1) h], both run these stages in this order:
+//! 1. `neuron_update`: integrate, add the delay-ring input due in step k, refractoriness,
+//!    threshold, reset; spiking neurons are appended to the step's spike list;
+//! 2. `stimulus`: Poisson and spike-generator input due in step k is added to g, in stimulus
+//!    order; at steps where a current generator changes, `I_stim` is recomputed;
+//! 3. `record`: state samples of the step (the state at t = (k+1) h);
+//! 4. `propagate`: the spikes of step k are pushed along their CSR rows into the delay rings,
+//!    slot (k + delay) mod slots, as fixed-point integers.
+
+pub mod cpu;
+
+use crate::network::{Network, NeuronState};
+
+/// A spike: the step it was emitted in (stamped at the step's end) and the global neuron.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Spike {
+    pub step: u64,
+    pub neuron: u32,
+}
+
+/// What a backend produced over consecutive steps.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Batch {
+    /// First step covered.
+    pub first_step: u64,
+    /// Number of steps covered.
+    pub n_steps: u64,
+    /// Every spike of every population, ordered by step, then neuron.
+    pub spikes: Vec<Spike>,
+    /// One entry per probe of the network: its samples, row-major [sample][neuron].
+    pub samples: Vec<Vec<f32>>,
+}
+
+impl Batch {
+    pub fn clear(&mut self, first_step: u64, n_probes: usize) {
+        self.first_step = first_step;
+        self.n_steps = 0;
+        self.spikes.clear();
+        self.samples.resize_with(n_probes, Vec::new);
+        for s in &mut self.samples {
+            s.clear();
+        }
+    }
+}
+
+/// Why a backend could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error(
+        "{variable} of neuron {neuron} of population `{population}` became {value} at t = {time_ms} ms; \
+         check the parameters of `{population}` (a time constant or capacitance far from the \
+         others, or a huge weight) or reduce dt"
+    )]
+    NonFinite {
+        population: String,
+        neuron: u32,
+        variable: &'static str,
+        value: f32,
+        time_ms: f64,
+    },
+    #[error("GPU: {0}")]
+    Gpu(String),
+}
+
+/// A simulation engine holding a network's state.
+pub trait Backend {
+    /// What runs the simulation, for the user: "cpu, 2 threads", "gpu: NVIDIA H100 (Vulkan)".
+    fn description(&self) -> String;
+
+    /// Steps simulated so far.
+    fn steps_done(&self) -> u64;
+
+    /// Simulate at most `max_steps` more steps (never past the network's end) and put what they
+    /// produced into `out` (cleared first). A backend may stop earlier when its output buffers
+    /// fill, but never drops output. Returns the number of steps simulated.
+    fn advance(&mut self, max_steps: u64, out: &mut Batch) -> Result<u64, BackendError>;
+
+    /// The full neuron state now.
+    fn neuron_state(&mut self) -> Result<NeuronState, BackendError>;
+}
+
+/// Steps left before the network's end.
+pub fn steps_left(network: &Network, steps_done: u64) -> u64 {
+    network.n_steps.saturating_sub(steps_done)
+}

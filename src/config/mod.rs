@@ -1,0 +1,5 @@
+//! Configs: TOML files -> validated [`NetworkSpec`].
+
+pub mod spec;
+
+pub use spec::*;

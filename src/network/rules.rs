@@ -1,0 +1,350 @@
+//! NEST's connection rules, driven by the counter-based generator.
+//!
+//! Each row (a target for `fixed_indegree`, a source for the others) draws from its own stream
+//! `(Connectivity, projection, row)`, so rows can be built on any number of threads, in any order,
+//! and give the same network. `fixed_total_number` draws its pairs from one stream, in order.
+
+use std::ops::Range;
+
+use crate::config::ConnectionRule;
+use crate::rng::{Philox, Stream, WordSequence};
+
+use super::csr::Wiring;
+
+/// What a connection rule needs to know about the two populations.
+#[derive(Clone, Copy, Debug)]
+pub struct RuleContext {
+    pub n_sources: u32,
+    pub n_targets: u32,
+    /// Source and target are the same population (autapses are possible).
+    pub same_population: bool,
+    pub allow_autapses: bool,
+    pub allow_multapses: bool,
+    /// Index of the projection: keys its random stream.
+    pub projection: usize,
+    pub threads: usize,
+}
+
+impl RuleContext {
+    fn excludes_self(&self) -> bool {
+        self.same_population && !self.allow_autapses
+    }
+}
+
+/// Run `f` on contiguous chunks of `0..n` on up to `threads` threads and concatenate the results
+/// in chunk order: the output does not depend on the thread count.
+pub fn par_map_ranges<T: Send>(
+    n: usize,
+    threads: usize,
+    f: impl Fn(Range<usize>) -> Vec<T> + Sync,
+) -> Vec<Vec<T>> {
+    let threads = threads.clamp(1, n.max(1));
+    if threads == 1 {
+        return vec![f(0..n)];
+    }
+    let chunk = n.div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let range = (t * chunk).min(n)..((t + 1) * chunk).min(n);
+                let f = &f;
+                scope.spawn(move || f(range))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("connection builder thread panicked"))
+            .collect()
+    })
+}
+
+/// Draw the synapses of one projection.
+pub fn connect(rule: &ConnectionRule, ctx: &RuleContext, rng: &Philox) -> Wiring {
+    match *rule {
+        ConnectionRule::AllToAll => all_to_all(ctx),
+        ConnectionRule::OneToOne => one_to_one(ctx),
+        ConnectionRule::FixedIndegree(k) => fixed_indegree(ctx, rng, k),
+        ConnectionRule::FixedOutdegree(k) => fixed_outdegree(ctx, rng, k),
+        ConnectionRule::FixedTotalNumber(n) => fixed_total_number(ctx, rng, n),
+        ConnectionRule::PairwiseBernoulli(p) => pairwise_bernoulli(ctx, rng, p),
+    }
+}
+
+fn all_to_all(ctx: &RuleContext) -> Wiring {
+    let excl = ctx.excludes_self();
+    let per_row = u64::from(ctx.n_targets) - u64::from(excl);
+    let n_rows = ctx.n_sources as usize;
+    let row_offsets: Vec<u64> = (0..=n_rows as u64).map(|i| i * per_row).collect();
+    let chunks = par_map_ranges(n_rows, ctx.threads, |rows| {
+        let mut out = Vec::with_capacity(rows.len() * per_row as usize);
+        for s in rows {
+            out.extend((0..ctx.n_targets).filter(|&t| !(excl && t as usize == s)));
+        }
+        out
+    });
+    Wiring {
+        row_offsets,
+        targets: chunks.concat(),
+    }
+}
+
+fn one_to_one(ctx: &RuleContext) -> Wiring {
+    // As NEST: with autapses forbidden inside one population, one_to_one connects nothing.
+    let n = ctx.n_sources as u64;
+    if ctx.excludes_self() {
+        return Wiring {
+            row_offsets: vec![0; n as usize + 1],
+            targets: Vec::new(),
+        };
+    }
+    Wiring {
+        row_offsets: (0..=n).collect(),
+        targets: (0..ctx.n_sources).collect(),
+    }
+}
+
+/// Draws `k` partners for row `row` out of `0..n`, excluding `row` itself when `exclude_self`.
+/// With multapses each partner is an independent uniform draw; without, Floyd's algorithm gives
+/// `k` distinct partners with exactly `k` draws. The result is sorted.
+fn draw_partners(
+    seq: &mut WordSequence,
+    n: u32,
+    k: u32,
+    row: u32,
+    exclude_self: bool,
+    multapses: bool,
+    set: &mut SmallSet,
+    out: &mut Vec<u32>,
+) {
+    let pool = n - u32::from(exclude_self);
+    let skip_self = |v: u32| if exclude_self && v >= row { v + 1 } else { v };
+    let start = out.len();
+    if multapses {
+        for _ in 0..k {
+            out.push(skip_self(seq.below(pool)));
+        }
+    } else {
+        set.clear(k as usize);
+        for j in pool - k..pool {
+            let t = seq.below(j + 1);
+            let pick = if set.insert(t) { t } else { j };
+            if pick == j {
+                set.insert(j);
+            }
+            out.push(skip_self(pick));
+        }
+    }
+    out[start..].sort_unstable();
+}
+
+fn fixed_indegree(ctx: &RuleContext, rng: &Philox, k: u32) -> Wiring {
+    let stream = Stream::Connectivity.word(ctx.projection);
+    let chunks = par_map_ranges(ctx.n_targets as usize, ctx.threads, |targets| {
+        let mut set = SmallSet::default();
+        let mut sources = Vec::with_capacity(targets.len() * k as usize);
+        for t in targets {
+            let mut seq = rng.sequence(stream, t as u32);
+            draw_partners(
+                &mut seq,
+                ctx.n_sources,
+                k,
+                t as u32,
+                ctx.excludes_self(),
+                ctx.allow_multapses,
+                &mut set,
+                &mut sources,
+            );
+        }
+        sources
+    });
+    let sources = chunks.concat();
+    let target_offsets: Vec<u64> = (0..=u64::from(ctx.n_targets))
+        .map(|t| t * u64::from(k))
+        .collect();
+    Wiring::from_target_lists(ctx.n_sources as usize, &target_offsets, &sources)
+}
+
+fn fixed_outdegree(ctx: &RuleContext, rng: &Philox, k: u32) -> Wiring {
+    let stream = Stream::Connectivity.word(ctx.projection);
+    let chunks = par_map_ranges(ctx.n_sources as usize, ctx.threads, |sources| {
+        let mut set = SmallSet::default();
+        let mut targets = Vec::with_capacity(sources.len() * k as usize);
+        for s in sources {
+            let mut seq = rng.sequence(stream, s as u32);
+            draw_partners(
+                &mut seq,
+                ctx.n_targets,
+                k,
+                s as u32,
+                ctx.excludes_self(),
+                ctx.allow_multapses,
+                &mut set,
+                &mut targets,
+            );
+        }
+        targets
+    });
+    Wiring {
+        row_offsets: (0..=u64::from(ctx.n_sources))
+            .map(|s| s * u64::from(k))
+            .collect(),
+        targets: chunks.concat(),
+    }
+}
+
+/// `n` connections between uniformly drawn (source, target) pairs. Without multapses, a pair
+/// drawn twice is drawn again (from later words of the same stream) until `n` distinct pairs exist.
+fn fixed_total_number(ctx: &RuleContext, rng: &Philox, n: u64) -> Wiring {
+    let mut seq = rng.sequence(Stream::Connectivity.word(ctx.projection), u32::MAX);
+    let excl = ctx.excludes_self();
+    let draw_pair = |seq: &mut WordSequence| {
+        let s = seq.below(ctx.n_sources);
+        let t = seq.below(ctx.n_targets - u32::from(excl));
+        (s, if excl && t >= s { t + 1 } else { t })
+    };
+    let mut pairs: Vec<(u32, u32)> = (0..n).map(|_| draw_pair(&mut seq)).collect();
+    if !ctx.allow_multapses {
+        let mut seen = std::collections::HashSet::with_capacity(n as usize);
+        pairs.retain(|p| seen.insert(*p));
+        while (pairs.len() as u64) < n {
+            let p = draw_pair(&mut seq);
+            if seen.insert(p) {
+                pairs.push(p);
+            }
+        }
+    }
+    Wiring::from_pairs(ctx.n_sources as usize, &pairs)
+}
+
+/// Each (source, target) pair independently with probability `p`, by geometric skipping over
+/// each source's candidate targets (Batagelj & Brandes 2005): O(synapses), not O(pairs).
+fn pairwise_bernoulli(ctx: &RuleContext, rng: &Philox, p: f64) -> Wiring {
+    let stream = Stream::Connectivity.word(ctx.projection);
+    let excl = ctx.excludes_self();
+    let log_q = (1.0 - p).ln();
+    let chunks = par_map_ranges(ctx.n_sources as usize, ctx.threads, |sources| {
+        let mut counts = Vec::with_capacity(sources.len());
+        let mut targets = Vec::new();
+        for s in sources {
+            let before = targets.len();
+            if p >= 1.0 {
+                targets.extend((0..ctx.n_targets).filter(|&t| !(excl && t as usize == s)));
+            } else if p > 0.0 {
+                let mut seq = rng.sequence(stream, s as u32);
+                let mut t: i64 = -1;
+                loop {
+                    let u = 1.0 - seq.next_f64(); // (0, 1]
+                    t += 1 + (u.ln() / log_q).floor() as i64;
+                    if t >= i64::from(ctx.n_targets) {
+                        break;
+                    }
+                    if !(excl && t as usize == s) {
+                        targets.push(t as u32);
+                    }
+                }
+            }
+            counts.push((targets.len() - before) as u64);
+        }
+        vec![(counts, targets)]
+    });
+    let mut row_offsets = Vec::with_capacity(ctx.n_sources as usize + 1);
+    row_offsets.push(0u64);
+    let mut targets = Vec::new();
+    for (counts, chunk_targets) in chunks.into_iter().flatten() {
+        for c in counts {
+            row_offsets.push(row_offsets.last().unwrap() + c);
+        }
+        targets.extend(chunk_targets);
+    }
+    Wiring {
+        row_offsets,
+        targets,
+    }
+}
+
+/// A small open-addressing set of u32, reused across rows (Floyd's algorithm needs membership
+/// tests among at most `k` values).
+#[derive(Default)]
+struct SmallSet {
+    slots: Vec<u32>,
+    mask: usize,
+}
+
+impl SmallSet {
+    const EMPTY: u32 = u32::MAX;
+
+    fn clear(&mut self, capacity: usize) {
+        let size = (capacity * 2).next_power_of_two().max(16);
+        if self.slots.len() != size {
+            self.slots = vec![Self::EMPTY; size];
+        } else {
+            self.slots.fill(Self::EMPTY);
+        }
+        self.mask = size - 1;
+    }
+
+    /// Inserts `v`; false if it was already present.
+    fn insert(&mut self, v: u32) -> bool {
+        let mut i = (v.wrapping_mul(0x9E37_79B9) as usize) & self.mask;
+        loop {
+            match self.slots[i] {
+                x if x == v => return false,
+                Self::EMPTY => {
+                    self.slots[i] = v;
+                    return true;
+                }
+                _ => i = (i + 1) & self.mask,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(n_sources: u32, n_targets: u32, same: bool, autapses: bool, multapses: bool) -> RuleContext {
+        RuleContext {
+            n_sources,
+            n_targets,
+            same_population: same,
+            allow_autapses: autapses,
+            allow_multapses: multapses,
+            projection: 0,
+            threads: 3,
+        }
+    }
+
+    #[test]
+    fn floyd_draws_distinct_partners() {
+        let rng = Philox::new(3);
+        let mut set = SmallSet::default();
+        for row in 0..50u32 {
+            let mut out = Vec::new();
+            let mut seq = rng.sequence(1, row);
+            draw_partners(&mut seq, 20, 19, row % 20, true, false, &mut set, &mut out);
+            let mut dedup = out.clone();
+            dedup.dedup();
+            assert_eq!(dedup.len(), 19);
+            assert!(!out.contains(&(row % 20)));
+            assert!(out.iter().all(|&v| v < 20));
+        }
+    }
+
+    #[test]
+    fn thread_count_does_not_change_the_network() {
+        let rng = Philox::new(11);
+        for rule in [
+            ConnectionRule::FixedIndegree(7),
+            ConnectionRule::FixedOutdegree(7),
+            ConnectionRule::PairwiseBernoulli(0.1),
+            ConnectionRule::AllToAll,
+        ] {
+            let mut c = ctx(100, 120, false, true, false);
+            c.threads = 1;
+            let one = connect(&rule, &c, &rng);
+            c.threads = 4;
+            assert_eq!(one, connect(&rule, &c, &rng), "{rule:?}");
+        }
+    }
+}
