@@ -11,3 +11,4 @@ pub mod config;
 pub mod model;
 pub mod network;
 pub mod rng;
+pub mod sim;

@@ -195,7 +195,10 @@ mod tests {
         let mut b = rng.sequence(Stream::Connectivity.word(3), 17);
         let again: Vec<u32> = (0..10).map(|_| b.next_u32()).collect();
         assert_eq!(first, again);
-        assert_eq!(&first[4..8], &rng.words(Stream::Connectivity.word(3), 17, 1));
+        assert_eq!(
+            &first[4..8],
+            &rng.words(Stream::Connectivity.word(3), 17, 1)
+        );
     }
 
     #[test]

@@ -114,16 +114,10 @@ impl IafCondExpParams {
             );
         }
         if self.c_m <= 0.0 {
-            return err(
-                "C_m",
-                format!("C_m must be positive (got {} pF)", self.c_m),
-            );
+            return err("C_m", format!("C_m must be positive (got {} pF)", self.c_m));
         }
         if self.g_l <= 0.0 {
-            return err(
-                "g_L",
-                format!("g_L must be positive (got {} nS)", self.g_l),
-            );
+            return err("g_L", format!("g_L must be positive (got {} nS)", self.g_l));
         }
         if self.t_ref < 0.0 {
             return err(
@@ -131,12 +125,12 @@ impl IafCondExpParams {
                 format!("t_ref cannot be negative (got {} ms)", self.t_ref),
             );
         }
-        for (param, tau) in [("tau_syn_ex", self.tau_syn_ex), ("tau_syn_in", self.tau_syn_in)] {
+        for (param, tau) in [
+            ("tau_syn_ex", self.tau_syn_ex),
+            ("tau_syn_in", self.tau_syn_in),
+        ] {
             if tau <= 0.0 {
-                return err(
-                    param,
-                    format!("{param} must be positive (got {tau} ms)"),
-                );
+                return err(param, format!("{param} must be positive (got {tau} ms)"));
             }
         }
         Ok(())
@@ -188,28 +182,32 @@ impl StateVariable {
     }
 }
 
-/// Constants of one population for one step size, computed once on the host (NEST's
+/// Constants of one population for one step size, computed once on the host in f64 (NEST's
 /// `Variables_`, GeNN's derived parameters). Uploaded as is to the GPU: the WGSL struct
 /// `Derived` in `shaders/neuron_update.wgsl` must stay in sync with this one.
+///
+/// The right-hand side is rewritten as dV/dt = A - G V with
+/// `A = (g_L E_L + I_e + I_stim + g_ex E_ex + g_in E_in) / C_m` and `G = (g_L + g_ex + g_in) / C_m`,
+/// so that each RK4 stage costs a `min` and one fused multiply-add.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
 pub struct IafCondExpDerived {
     /// 1 / C_m [1/pF].
     pub inv_c_m: f32,
-    /// g_L [nS].
-    pub g_l: f32,
-    /// E_L [mV].
-    pub e_l: f32,
-    /// E_ex [mV].
-    pub e_ex: f32,
-    /// E_in [mV].
-    pub e_in: f32,
+    /// -g_L / C_m [1/ms].
+    pub neg_g_l_c: f32,
+    /// (g_L E_L + I_e) / C_m [mV/ms].
+    pub rest_drive_c: f32,
+    /// E_ex / C_m [mV/pF].
+    pub e_ex_c: f32,
+    /// E_in / C_m [mV/pF].
+    pub e_in_c: f32,
     /// V_th [mV].
     pub v_th: f32,
     /// V_reset [mV].
     pub v_reset: f32,
-    /// I_e [pA].
-    pub i_e: f32,
+    /// -1 / C_m [1/pF].
+    pub neg_inv_c_m: f32,
     /// exp(-h / tau_syn_ex).
     pub decay_ex: f32,
     /// exp(-h / (2 tau_syn_ex)).
@@ -232,13 +230,13 @@ impl IafCondExpDerived {
     pub fn new(p: &IafCondExpParams, dt_ms: f64) -> Self {
         IafCondExpDerived {
             inv_c_m: (1.0 / p.c_m) as f32,
-            g_l: p.g_l as f32,
-            e_l: p.e_l as f32,
-            e_ex: p.e_ex as f32,
-            e_in: p.e_in as f32,
+            neg_g_l_c: (-p.g_l / p.c_m) as f32,
+            rest_drive_c: ((p.g_l * p.e_l + p.i_e) / p.c_m) as f32,
+            e_ex_c: (p.e_ex / p.c_m) as f32,
+            e_in_c: (p.e_in / p.c_m) as f32,
             v_th: p.v_th as f32,
             v_reset: p.v_reset as f32,
-            i_e: p.i_e as f32,
+            neg_inv_c_m: (-1.0 / p.c_m) as f32,
             decay_ex: (-dt_ms / p.tau_syn_ex).exp() as f32,
             decay_ex_half: (-0.5 * dt_ms / p.tau_syn_ex).exp() as f32,
             decay_in: (-dt_ms / p.tau_syn_in).exp() as f32,
@@ -256,15 +254,31 @@ pub fn refractory_steps(t_ref_ms: f64, dt_ms: f64) -> i32 {
     (t_ref_ms / dt_ms).round() as i32
 }
 
-/// dV_m/dt [mV/ms] for membrane potential `v`, conductances `g_ex`, `g_in` [nS] and total input
-/// current `i_total` [pA]. NEST's RHS never sees V above threshold.
-#[inline(always)]
-pub fn dv_dt(d: &IafCondExpDerived, v: f32, g_ex: f32, g_in: f32, i_total: f32) -> f32 {
-    let v = if v < d.v_th { v } else { d.v_th };
-    let mut c = d.g_l.mul_add(d.e_l - v, i_total);
-    c = g_ex.mul_add(d.e_ex - v, c);
-    c = g_in.mul_add(d.e_in - v, c);
-    c * d.inv_c_m
+/// The membrane equation for fixed conductances: dV/dt = drive + neg_leak * min(V, V_th).
+#[derive(Clone, Copy)]
+struct Rhs {
+    /// A [mV/ms].
+    drive: f32,
+    /// -G [1/ms].
+    neg_leak: f32,
+}
+
+impl Rhs {
+    /// For conductances `g_ex`, `g_in` [nS] and `drive_c` = (g_L E_L + I_e + I_stim) / C_m.
+    #[inline(always)]
+    fn new(d: &IafCondExpDerived, drive_c: f32, g_ex: f32, g_in: f32) -> Rhs {
+        Rhs {
+            drive: g_ex.mul_add(d.e_ex_c, g_in.mul_add(d.e_in_c, drive_c)),
+            neg_leak: (g_ex + g_in).mul_add(d.neg_inv_c_m, d.neg_g_l_c),
+        }
+    }
+
+    /// dV/dt [mV/ms] at `v`; NEST's right-hand side never sees V above threshold.
+    #[inline(always)]
+    fn at(self, d: &IafCondExpDerived, v: f32) -> f32 {
+        let v = if v < d.v_th { v } else { d.v_th };
+        self.neg_leak.mul_add(v, self.drive)
+    }
 }
 
 /// One neuron's state after one step.
@@ -278,9 +292,9 @@ pub struct StepResult {
 }
 
 /// One step (t, t+h] of one neuron, steps 1-3 of NEST's update (see the module docs).
-/// `input_ex`, `input_in` [nS]: synaptic input due this step. Branch-free so that loops over
-/// neurons vectorise; `backend::cpu::neuron_update` and `shaders/neuron_update.wgsl` both
-/// compute exactly this.
+/// `i_stim` [pA]: current from generators; `input_ex`, `input_in` [nS]: synaptic input due this
+/// step. Branch-free so that loops over neurons vectorise; `backend::cpu::neuron_update` and
+/// `shaders/neuron_update.wgsl` both compute exactly this, operation for operation.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn step(
@@ -293,16 +307,18 @@ pub fn step(
     input_ex: f32,
     input_in: f32,
 ) -> StepResult {
-    let i_total = d.i_e + i_stim;
-    let g_ex_half = g_ex * d.decay_ex_half;
-    let g_in_half = g_in * d.decay_in_half;
+    let drive_c = i_stim.mul_add(d.inv_c_m, d.rest_drive_c);
     let g_ex_end = g_ex * d.decay_ex;
     let g_in_end = g_in * d.decay_in;
+    let start = Rhs::new(d, drive_c, g_ex, g_in);
+    let middle = Rhs::new(d, drive_c, g_ex * d.decay_ex_half, g_in * d.decay_in_half);
+    let end = Rhs::new(d, drive_c, g_ex_end, g_in_end);
 
-    let k1 = dv_dt(d, v_m, g_ex, g_in, i_total);
-    let k2 = dv_dt(d, d.h_half.mul_add(k1, v_m), g_ex_half, g_in_half, i_total);
-    let k3 = dv_dt(d, d.h_half.mul_add(k2, v_m), g_ex_half, g_in_half, i_total);
-    let k4 = dv_dt(d, d.h.mul_add(k3, v_m), g_ex_end, g_in_end, i_total);
+    // Classic RK4 with the conductances taken exactly at t, t + h/2 and t + h.
+    let k1 = start.at(d, v_m);
+    let k2 = middle.at(d, d.h_half.mul_add(k1, v_m));
+    let k3 = middle.at(d, d.h_half.mul_add(k2, v_m));
+    let k4 = end.at(d, d.h.mul_add(k3, v_m));
     let mut sum = 2.0f32.mul_add(k2, k1);
     sum = 2.0f32.mul_add(k3, sum);
     sum += k4;
@@ -338,8 +354,14 @@ mod tests {
     #[test]
     fn defaults_are_nest_defaults() {
         let p = IafCondExpParams::default();
-        assert_eq!((p.c_m, p.g_l, p.e_l, p.v_th), (250.0, 16.6667, -70.0, -55.0));
-        assert_eq!((p.v_reset, p.t_ref, p.e_ex, p.e_in), (-60.0, 2.0, 0.0, -85.0));
+        assert_eq!(
+            (p.c_m, p.g_l, p.e_l, p.v_th),
+            (250.0, 16.6667, -70.0, -55.0)
+        );
+        assert_eq!(
+            (p.v_reset, p.t_ref, p.e_ex, p.e_in),
+            (-60.0, 2.0, 0.0, -85.0)
+        );
         assert_eq!((p.tau_syn_ex, p.tau_syn_in, p.i_e), (0.2, 2.0, 0.0));
         assert!(p.validate().is_ok());
     }

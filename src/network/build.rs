@@ -108,11 +108,27 @@ pub fn build(spec: &NetworkSpec, threads: usize) -> Result<Network, BuildError> 
     let mut delays: Vec<PerSynapse<u16>> = Vec::with_capacity(wirings.len());
     let mut in_weight = [vec![0f64; total as usize], vec![0f64; total as usize]];
     for (index, (proj, wiring)) in spec.projections.iter().zip(&wirings).enumerate() {
-        let w = per_synapse_values(wiring, &proj.weight_ns, &rng, Stream::Weight.word(index), true, threads);
-        let d_ms = per_synapse_values(wiring, &proj.delay_ms, &rng, Stream::Delay.word(index), false, threads);
+        let w = per_synapse_values(
+            wiring,
+            &proj.weight_ns,
+            &rng,
+            Stream::Weight.word(index),
+            true,
+            threads,
+        );
+        let d_ms = per_synapse_values(
+            wiring,
+            &proj.delay_ms,
+            &rng,
+            Stream::Delay.word(index),
+            false,
+            threads,
+        );
         let d = match d_ms {
             PerSynapse::Constant(ms) => PerSynapse::Constant(delay_steps(ms, dt)),
-            PerSynapse::Each(ms) => PerSynapse::Each(ms.iter().map(|&m| delay_steps(m, dt)).collect()),
+            PerSynapse::Each(ms) => {
+                PerSynapse::Each(ms.iter().map(|&m| delay_steps(m, dt)).collect())
+            }
         };
         let target_offset = populations[proj.target].offset as usize;
         let sums = &mut in_weight[proj.receptor.index()];
@@ -124,7 +140,10 @@ pub fn build(spec: &NetworkSpec, threads: usize) -> Result<Network, BuildError> 
     }
     let max_in = |r: usize| in_weight[r].iter().copied().fold(0.0, f64::max);
     let fixed_point = FixedPoint {
-        scale: [FixedPoint::scale_for(max_in(0)), FixedPoint::scale_for(max_in(1))],
+        scale: [
+            FixedPoint::scale_for(max_in(0)),
+            FixedPoint::scale_for(max_in(1)),
+        ],
     };
     drop(in_weight);
 

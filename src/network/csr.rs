@@ -99,11 +99,7 @@ pub struct Wiring {
 impl Wiring {
     /// Build source-major rows from per-target source lists (`sources_of[t]`, flattened with
     /// `offsets`), keeping each row sorted by target: a counting sort by source.
-    pub fn from_target_lists(
-        n_sources: usize,
-        target_offsets: &[u64],
-        sources: &[u32],
-    ) -> Wiring {
+    pub fn from_target_lists(n_sources: usize, target_offsets: &[u64], sources: &[u32]) -> Wiring {
         let mut row_offsets = vec![0u64; n_sources + 1];
         for &s in sources {
             row_offsets[s as usize + 1] += 1;

@@ -103,19 +103,34 @@ fn one_to_one(ctx: &RuleContext) -> Wiring {
     }
 }
 
-/// Draws `k` partners for row `row` out of `0..n`, excluding `row` itself when `exclude_self`.
-/// With multapses each partner is an independent uniform draw; without, Floyd's algorithm gives
-/// `k` distinct partners with exactly `k` draws. The result is sorted.
-fn draw_partners(
-    seq: &mut WordSequence,
+/// How one row draws its partners.
+#[derive(Clone, Copy)]
+struct PartnerDraw {
+    /// Partners are drawn from `0..n`.
     n: u32,
+    /// Number of partners.
     k: u32,
-    row: u32,
+    /// Exclude partner `row` itself (no autapses within one population).
     exclude_self: bool,
     multapses: bool,
+}
+
+/// Draws the partners of row `row`. With multapses each partner is an independent uniform draw;
+/// without, Floyd's algorithm gives `k` distinct partners with exactly `k` draws. The result is
+/// appended to `out`, sorted.
+fn draw_partners(
+    draw: PartnerDraw,
+    row: u32,
+    seq: &mut WordSequence,
     set: &mut SmallSet,
     out: &mut Vec<u32>,
 ) {
+    let PartnerDraw {
+        n,
+        k,
+        exclude_self,
+        multapses,
+    } = draw;
     let pool = n - u32::from(exclude_self);
     let skip_self = |v: u32| if exclude_self && v >= row { v + 1 } else { v };
     let start = out.len();
@@ -139,21 +154,18 @@ fn draw_partners(
 
 fn fixed_indegree(ctx: &RuleContext, rng: &Philox, k: u32) -> Wiring {
     let stream = Stream::Connectivity.word(ctx.projection);
+    let draw = PartnerDraw {
+        n: ctx.n_sources,
+        k,
+        exclude_self: ctx.excludes_self(),
+        multapses: ctx.allow_multapses,
+    };
     let chunks = par_map_ranges(ctx.n_targets as usize, ctx.threads, |targets| {
         let mut set = SmallSet::default();
         let mut sources = Vec::with_capacity(targets.len() * k as usize);
         for t in targets {
             let mut seq = rng.sequence(stream, t as u32);
-            draw_partners(
-                &mut seq,
-                ctx.n_sources,
-                k,
-                t as u32,
-                ctx.excludes_self(),
-                ctx.allow_multapses,
-                &mut set,
-                &mut sources,
-            );
+            draw_partners(draw, t as u32, &mut seq, &mut set, &mut sources);
         }
         sources
     });
@@ -166,21 +178,18 @@ fn fixed_indegree(ctx: &RuleContext, rng: &Philox, k: u32) -> Wiring {
 
 fn fixed_outdegree(ctx: &RuleContext, rng: &Philox, k: u32) -> Wiring {
     let stream = Stream::Connectivity.word(ctx.projection);
+    let draw = PartnerDraw {
+        n: ctx.n_targets,
+        k,
+        exclude_self: ctx.excludes_self(),
+        multapses: ctx.allow_multapses,
+    };
     let chunks = par_map_ranges(ctx.n_sources as usize, ctx.threads, |sources| {
         let mut set = SmallSet::default();
         let mut targets = Vec::with_capacity(sources.len() * k as usize);
         for s in sources {
             let mut seq = rng.sequence(stream, s as u32);
-            draw_partners(
-                &mut seq,
-                ctx.n_targets,
-                k,
-                s as u32,
-                ctx.excludes_self(),
-                ctx.allow_multapses,
-                &mut set,
-                &mut targets,
-            );
+            draw_partners(draw, s as u32, &mut seq, &mut set, &mut targets);
         }
         targets
     });
@@ -303,7 +312,13 @@ impl SmallSet {
 mod tests {
     use super::*;
 
-    fn ctx(n_sources: u32, n_targets: u32, same: bool, autapses: bool, multapses: bool) -> RuleContext {
+    fn ctx(
+        n_sources: u32,
+        n_targets: u32,
+        same: bool,
+        autapses: bool,
+        multapses: bool,
+    ) -> RuleContext {
         RuleContext {
             n_sources,
             n_targets,
@@ -322,7 +337,13 @@ mod tests {
         for row in 0..50u32 {
             let mut out = Vec::new();
             let mut seq = rng.sequence(1, row);
-            draw_partners(&mut seq, 20, 19, row % 20, true, false, &mut set, &mut out);
+            let draw = PartnerDraw {
+                n: 20,
+                k: 19,
+                exclude_self: true,
+                multapses: false,
+            };
+            draw_partners(draw, row % 20, &mut seq, &mut set, &mut out);
             let mut dedup = out.clone();
             dedup.dedup();
             assert_eq!(dedup.len(), 19);

@@ -55,7 +55,10 @@ pub fn estimate_size(spec: &NetworkSpec) -> NetworkSize {
                 ConnectionRule::FixedTotalNumber(n) => (n, true),
                 ConnectionRule::PairwiseBernoulli(prob) => {
                     let pairs = n_s * (n_t - u64::from(self_excluded));
-                    ((pairs as f64 * prob).round() as u64, prob == 0.0 || prob == 1.0)
+                    (
+                        (pairs as f64 * prob).round() as u64,
+                        prob == 0.0 || prob == 1.0,
+                    )
                 }
             };
             max_delay = max_delay.max(ms_to_steps(p.delay_ms.upper_bound(), dt));

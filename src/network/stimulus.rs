@@ -111,8 +111,8 @@ pub fn poisson_thresholds(lambda: f64) -> Vec<u32> {
 
 /// Resolve a stimulus for step `dt_ms` and the global offset of its target population.
 pub fn resolve(spec: &StimulusSpec, index: usize, population_offset: u32, dt_ms: f64) -> Stimulus {
-    let targets = population_offset + spec.target.neurons.start
-        ..population_offset + spec.target.neurons.end;
+    let targets =
+        population_offset + spec.target.neurons.start..population_offset + spec.target.neurons.end;
     let steps = |t: f64| ms_to_steps(t, dt_ms);
     let due = |emit: i64, delay: i64| (emit + delay).max(0) as u64;
     let input = match &spec.kind {
@@ -239,7 +239,7 @@ fn current_changes(
             .filter(|(t, _)| t.is_finite())
             .map(|&(t, _)| steps(t) - 1),
     );
-    candidates.retain(|&s| s >= 0 && s < i64::MAX / 8);
+    candidates.retain(|s| (0..i64::MAX / 8).contains(s));
     candidates.sort_unstable();
     candidates.dedup();
     let mut changes: Vec<(u64, f32)> = Vec::new();
@@ -263,7 +263,10 @@ mod tests {
     fn poisson_thresholds_invert_the_cdf() {
         let t = poisson_thresholds(0.03);
         // P(0) = e^-0.03 = 0.970446
-        assert_eq!(t[0], (0.970_445_533_548_508 * 4_294_967_296.0f64).round() as u32);
+        assert_eq!(
+            t[0],
+            (0.970_445_533_548_508 * 4_294_967_296.0f64).round() as u32
+        );
         let input = PoissonInput {
             stream: 0,
             receptor: Receptor::Excitatory,

@@ -55,6 +55,8 @@ struct Partition {
     /// Delay rings per receptor: `slots` slots of `neurons.len()` entries.
     ring_ex: Vec<i32>,
     ring_in: Vec<i32>,
+    /// Scratch: spike flags of the neuron update.
+    spike_flags: Vec<u8>,
     batch_spikes: Vec<Spike>,
     /// Per probe, the samples of this partition's probed neurons.
     batch_samples: Vec<Vec<f32>>,
@@ -83,6 +85,7 @@ impl<'n> CpuBackend<'n> {
                     i_stim: init.i_stim[r].to_vec(),
                     ring_ex: vec![0; slots * len],
                     ring_in: vec![0; slots * len],
+                    spike_flags: Vec::new(),
                     batch_spikes: Vec::new(),
                     batch_samples: vec![Vec::new(); network.probes.len()],
                     steps_run: 0,
@@ -160,7 +163,10 @@ impl Backend for CpuBackend<'_> {
             first_step: self.steps_done,
             max_steps,
         };
-        let (first, rest) = self.partitions.split_first_mut().expect("at least one partition");
+        let (first, rest) = self
+            .partitions
+            .split_first_mut()
+            .expect("at least one partition");
         std::thread::scope(|scope| {
             let shared = &shared;
             for (index, part) in rest.iter_mut().enumerate() {
@@ -170,7 +176,13 @@ impl Backend for CpuBackend<'_> {
         });
         let steps = self.partitions[0].steps_run;
         debug_assert!(self.partitions.iter().all(|p| p.steps_run == steps));
-        merge_outputs(&mut self.partitions, &network.probes, out, self.steps_done, steps);
+        merge_outputs(
+            &mut self.partitions,
+            &network.probes,
+            out,
+            self.steps_done,
+            steps,
+        );
         self.steps_done += steps;
         out.n_steps = steps;
         Ok(steps)
@@ -235,6 +247,7 @@ fn run_partition(shared: &Shared<'_>, index: usize, part: &mut Partition) {
                         ring_in: &mut part.ring_in[ring],
                     },
                     seg.start,
+                    &mut part.spike_flags,
                     &mut my_spikes,
                 );
             }
@@ -370,7 +383,10 @@ fn merge_outputs(
         if width == 0 {
             continue;
         }
-        let total: usize = parts.iter().map(|part| part.batch_samples[probe].len()).sum();
+        let total: usize = parts
+            .iter()
+            .map(|part| part.batch_samples[probe].len())
+            .sum();
         out_samples.reserve(total);
         for row in 0..total / width {
             for (part, &w) in parts.iter().zip(&widths) {

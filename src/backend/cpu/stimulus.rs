@@ -32,7 +32,13 @@ pub fn poisson(
 }
 
 /// Add the spike-generator input due in `step`.
-pub fn spikes(input: &SpikeInput, targets: &Range<u32>, step: u64, owned: &Range<u32>, g: &mut [f32]) {
+pub fn spikes(
+    input: &SpikeInput,
+    targets: &Range<u32>,
+    step: u64,
+    owned: &Range<u32>,
+    g: &mut [f32],
+) {
     if let Ok(i) = input.events.binary_search_by_key(&step, |e| e.0) {
         let weight = input.events[i].1;
         for neuron in intersect(targets, owned) {
