@@ -132,6 +132,18 @@ pub fn run<S: Sink>(
             spikes: spikes_per_population.iter().sum(),
         });
     }
+    // Work the backend already has in flight is simulated: write it too.
+    loop {
+        let done = backend.drain(&mut batch)?;
+        if done == 0 {
+            break;
+        }
+        count_spikes(network, &batch.spikes, &mut spikes_per_population);
+        sink.write(network, &batch).map_err(|e| RunError::Sink {
+            t_ms: backend.steps_done() as f64 * network.dt_ms,
+            source: Box::new(e),
+        })?;
+    }
     Ok(RunSummary {
         steps_done: backend.steps_done(),
         completed: backend.steps_done() >= network.n_steps,

@@ -12,7 +12,9 @@
 //!    slot (k + delay) mod slots, as fixed-point integers.
 
 pub mod cpu;
+pub mod gpu;
 
+use crate::config::BackendChoice;
 use crate::network::{Network, NeuronState};
 
 /// A spike: the step it was emitted in (stamped at the step's end) and the global neuron.
@@ -79,6 +81,13 @@ pub trait Backend {
     /// fill, but never drops output. Returns the number of steps simulated.
     fn advance(&mut self, max_steps: u64, out: &mut Batch) -> Result<u64, BackendError>;
 
+    /// Hand out the results of work already submitted, without starting more (a backend that
+    /// runs ahead of the caller, like the GPU's, has some). Returns 0 when nothing is pending.
+    fn drain(&mut self, out: &mut Batch) -> Result<u64, BackendError> {
+        out.clear(self.steps_done(), 0);
+        Ok(0)
+    }
+
     /// The full neuron state now.
     fn neuron_state(&mut self) -> Result<NeuronState, BackendError>;
 }
@@ -86,4 +95,27 @@ pub trait Backend {
 /// Steps left before the network's end.
 pub fn steps_left(network: &Network, steps_done: u64) -> u64 {
     network.n_steps.saturating_sub(steps_done)
+}
+
+/// The backend a run uses, and why it was chosen (shown to the user).
+pub struct Selected<'n> {
+    pub backend: Box<dyn Backend + 'n>,
+    pub reason: String,
+}
+
+/// Create the backend `choice` asks for.
+pub fn create(
+    network: &Network,
+    choice: BackendChoice,
+    threads: usize,
+) -> Result<Selected<'_>, BackendError> {
+    match choice {
+        BackendChoice::Cpu => Ok(Selected {
+            backend: Box::new(cpu::CpuBackend::new(network, threads)),
+            reason: "asked for".to_string(),
+        }),
+        BackendChoice::Auto | BackendChoice::Gpu => Err(BackendError::Gpu(
+            "the GPU backend is not part of this build yet; use --backend cpu".to_string(),
+        )),
+    }
 }

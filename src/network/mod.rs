@@ -14,7 +14,9 @@ use std::ops::Range;
 pub use build::{build, BuildError};
 pub use csr::{Csr, PerSynapse, Wiring};
 pub use size::{estimate_size, NetworkSize, ProjectionSize};
-pub use stimulus::{CurrentInput, PoissonInput, SpikeInput, Stimulus, StimulusInput};
+pub use stimulus::{
+    current_change_steps, CurrentInput, PoissonInput, SpikeInput, Stimulus, StimulusInput,
+};
 
 use crate::config::{NetworkSpec, Receptor};
 use crate::model::{IafCondExpDerived, IafCondExpParams, StateVariable};

@@ -88,6 +88,22 @@ impl CurrentInput {
     }
 }
 
+/// Due steps at which any current generator's amplitude changes, increasing: the steps where
+/// backends recompute `I_stim`.
+pub fn current_change_steps(stimuli: &[Stimulus]) -> Vec<u64> {
+    let mut steps: Vec<u64> = stimuli
+        .iter()
+        .filter_map(|s| match &s.input {
+            StimulusInput::Current(c) => Some(c.changes.iter().map(|c| c.0)),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    steps.sort_unstable();
+    steps.dedup();
+    steps
+}
+
 /// Integer thresholds of the Poisson CDF for mean `lambda` (see [`PoissonInput`]).
 pub fn poisson_thresholds(lambda: f64) -> Vec<u32> {
     const TWO32: f64 = 4_294_967_296.0;

@@ -102,7 +102,7 @@ impl<'n> CpuBackend<'n> {
             rng: Philox::new(network.seed),
             partitions,
             spike_lists,
-            current_change_steps: stimulus::current_change_steps(&network.stimuli),
+            current_change_steps: crate::network::current_change_steps(&network.stimuli),
             steps_done: 0,
         }
     }

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use crate::network::{CurrentInput, PoissonInput, SpikeInput, Stimulus, StimulusInput};
+use crate::network::{PoissonInput, SpikeInput, Stimulus, StimulusInput};
 use crate::rng::Philox;
 
 /// Intersection of two ranges (empty when disjoint).
@@ -68,19 +68,4 @@ pub fn currents(stimuli: &[Stimulus], step: u64, owned: &Range<u32>, i_stim: &mu
             i_stim[(neuron - owned.start) as usize] += amplitude;
         }
     }
-}
-
-/// Steps at which any current generator's amplitude changes, increasing.
-pub fn current_change_steps(stimuli: &[Stimulus]) -> Vec<u64> {
-    let mut steps: Vec<u64> = stimuli
-        .iter()
-        .filter_map(|s| match &s.input {
-            StimulusInput::Current(CurrentInput { changes }) => Some(changes.iter().map(|c| c.0)),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    steps.sort_unstable();
-    steps.dedup();
-    steps
 }

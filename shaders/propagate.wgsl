@@ -1,0 +1,91 @@
+// Stage 4: push the spikes of this step along their CSR rows into the delay rings, with integer
+// atomics on fixed-point weights: the sums do not depend on thread order. CPU twin:
+// src/backend/cpu/propagate.rs.
+//
+// `dispatch_args` sizes the propagation from the spike counts, on the GPU: one workgroup per
+// spike, in a 2-D grid beyond 65,535 spikes. `propagate` runs once per projection and synapse
+// chunk (a chunk is a range of source rows whose synapses fit one storage binding).
+
+// Twin: ProjectionParams.
+struct Projection {
+    source_offset: u32,
+    source_population: u32,
+    target_offset: u32,
+    // 0: g_ex, 1: g_in.
+    receptor: u32,
+    // Used when the projection has one weight [fixed-point units] / one delay [steps].
+    weight: i32,
+    delay: u32,
+    per_synapse_weights: u32,
+    per_synapse_delays: u32,
+    // The source rows of this chunk, and the index of its first synapse in the projection.
+    row_begin: u32,
+    row_end: u32,
+    synapse_begin: u32,
+    pad0: u32,
+}
+
+@group(2) @binding(0) var<uniform> proj: Projection;
+@group(2) @binding(1) var<storage, read> row_offsets: array<u32>;
+@group(2) @binding(2) var<storage, read> targets: array<u32>;
+@group(2) @binding(3) var<storage, read> weights: array<i32>;
+// Two 16-bit delays per word.
+@group(2) @binding(4) var<storage, read> delays: array<u32>;
+
+// Indirect dispatch arguments, three words per population (bound only to `dispatch_args`).
+@group(2) @binding(5) var<storage, read_write> dispatch_args_out: array<u32>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn dispatch_args(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let p = gid.x;
+    if (p >= run.n_populations) {
+        return;
+    }
+    var count = atomicLoad(&spike_counts[p]);
+    if (!step_is_live()) {
+        count = 0u;
+    }
+    let x = min(count, 65535u);
+    let y = select(1u, (count + 65534u) / 65535u, count > 65535u);
+    dispatch_args_out[3u * p] = x;
+    dispatch_args_out[3u * p + 1u] = y;
+    dispatch_args_out[3u * p + 2u] = 1u;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn propagate(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    if (!step_is_live()) {
+        return;
+    }
+    let spike = workgroup_index(wid, nwg);
+    if (spike >= atomicLoad(&spike_counts[proj.source_population])) {
+        return;
+    }
+    let row = spikes[proj.source_offset + spike] - proj.source_offset;
+    if (row < proj.row_begin || row >= proj.row_end) {
+        return;
+    }
+    let begin = row_offsets[row];
+    let end = row_offsets[row + 1u];
+    for (var j = begin + lid; j < end; j += WORKGROUP_SIZE) {
+        let local = j - proj.synapse_begin;
+        var w = proj.weight;
+        if (proj.per_synapse_weights != 0u) {
+            w = weights[local];
+        }
+        var d = proj.delay;
+        if (proj.per_synapse_delays != 0u) {
+            d = (delays[local / 2u] >> (16u * (local & 1u))) & 0xffffu;
+        }
+        let index = ((step.slot + d) % run.ring_slots) * run.n_neurons + proj.target_offset + targets[local];
+        if (proj.receptor == 0u) {
+            atomicAdd(&ring_ex[index], w);
+        } else {
+            atomicAdd(&ring_in[index], w);
+        }
+    }
+}

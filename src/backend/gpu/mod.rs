@@ -1,0 +1,445 @@
+//! The GPU backend: the stages of `backend` as WGSL compute kernels (`shaders/`), through wgpu.
+//!
+//! Many steps go into one submission, with no readback in between: the spike count of a step is
+//! only known on the GPU, so the propagation is sized by `dispatch_workgroups_indirect` with
+//! arguments a kernel writes. Each submission ends by copying its spikes, samples and control
+//! block into one of two staging buffers; while the host reads one, the GPU fills the other.
+//! When the spike record could not hold another step, the GPU halts the submission (and, through
+//! `Control.next_step`, the one queued behind it); the host reads what was recorded and carries
+//! on from there. No spike is dropped.
+
+pub mod buffers;
+pub mod device;
+pub mod layout;
+pub mod pipelines;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, OnceLock};
+
+use crate::model::StateVariable;
+use crate::network::{Network, NeuronState};
+
+use super::{steps_left, Backend, BackendError, Batch, Spike};
+use buffers::{Resources, StimulusDispatch};
+pub use device::{GpuContext, REQUIRE_GPU_ENV};
+use layout::*;
+use pipelines::Pipelines;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GpuError {
+    #[error(transparent)]
+    Device(#[from] device::DeviceError),
+    #[error(
+        "the network does not fit this GPU: {what} needs {bytes} bytes, more than the {limit} \
+         bytes one buffer binding may hold on this adapter; use --backend cpu or a smaller network"
+    )]
+    TooLarge { what: String, bytes: u64, limit: u64 },
+    #[error("the GPU reported an error while {context}: {message}")]
+    Wgpu { context: String, message: String },
+    #[error("reading results back from the GPU failed: {0}")]
+    Readback(String),
+}
+
+impl From<GpuError> for BackendError {
+    fn from(e: GpuError) -> Self {
+        BackendError::Gpu(e.to_string())
+    }
+}
+
+/// Compiled pipelines of a device, made once per device.
+static PIPELINE_CACHE: OnceLock<std::sync::Mutex<Vec<(usize, Arc<Pipelines>)>>> = OnceLock::new();
+
+fn pipelines_for(ctx: &GpuContext) -> Result<Arc<Pipelines>, GpuError> {
+    let key = ctx as *const GpuContext as usize;
+    let cache = PIPELINE_CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().expect("pipeline cache lock");
+    if let Some((_, p)) = cache.iter().find(|(k, _)| *k == key) {
+        return Ok(Arc::clone(p));
+    }
+    let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let pipelines = Arc::new(Pipelines::new(&ctx.device));
+    if let Some(e) = pollster::block_on(scope.pop()) {
+        return Err(GpuError::Wgpu {
+            context: "compiling the shaders".to_string(),
+            message: e.to_string(),
+        });
+    }
+    cache.push((key, Arc::clone(&pipelines)));
+    Ok(pipelines)
+}
+
+/// A submission on its way.
+struct InFlight {
+    first_step: u64,
+    steps: u32,
+    staging: usize,
+    submission: wgpu::SubmissionIndex,
+}
+
+pub struct GpuBackend<'n> {
+    network: &'n Network,
+    ctx: Arc<GpuContext>,
+    pipelines: Arc<Pipelines>,
+    res: Resources,
+    staging: [wgpu::Buffer; 2],
+    in_flight: VecDeque<InFlight>,
+    /// Steps whose results have been handed out.
+    steps_done: u64,
+    /// Steps submitted (results pending for those beyond `steps_done`).
+    steps_submitted: u64,
+}
+
+impl<'n> GpuBackend<'n> {
+    /// Upload `network` to the device of `ctx`.
+    pub fn new(network: &'n Network, ctx: Arc<GpuContext>) -> Result<Self, GpuError> {
+        let pipelines = pipelines_for(&ctx)?;
+        let device = &ctx.device;
+        let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let res = Resources::new(device, &ctx.summary.limits, &pipelines, network)?;
+        let staging = [0, 1].map(|i| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(if i == 0 { "staging 0" } else { "staging 1" }),
+                size: res.staging_layout.size,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        });
+        let invalid = pollster::block_on(validation.pop());
+        let out_of_memory = pollster::block_on(oom.pop());
+        if let Some(e) = out_of_memory.or(invalid) {
+            return Err(GpuError::Wgpu {
+                context: format!(
+                    "allocating {} bytes for the network",
+                    res.device_bytes + 2 * res.staging_layout.size
+                ),
+                message: e.to_string(),
+            });
+        }
+        Ok(GpuBackend {
+            network,
+            ctx,
+            pipelines,
+            res,
+            staging,
+            in_flight: VecDeque::new(),
+            steps_done: 0,
+            steps_submitted: 0,
+        })
+    }
+
+    /// Bytes of device memory this network holds.
+    pub fn device_bytes(&self) -> u64 {
+        self.res.device_bytes + 2 * self.res.staging_layout.size
+    }
+
+    pub fn adapter_name(&self) -> String {
+        self.ctx.adapter_name()
+    }
+
+    /// Encode and submit steps `first .. first + steps`.
+    fn submit(&mut self, first: u64, steps: u32) {
+        let network = self.network;
+        let res = &self.res;
+        let p = &self.pipelines;
+        let slots = u64::from(res.run.ring_slots);
+        let staging = self.in_flight.back().map_or(0, |f| 1 - f.staging);
+
+        // Per-step uniforms, and the first sample row of each probe in this submission.
+        let mut step_bytes = vec![0u8; (STEP_PARAMS_STRIDE * u64::from(steps)) as usize];
+        for b in 0..u64::from(steps) {
+            let k = first + b;
+            let params = StepParams {
+                step_lo: k as u32,
+                step_hi: (k >> 32) as u32,
+                slot: (k % slots) as u32,
+                batch_step: b as u32,
+            };
+            let at = (b * STEP_PARAMS_STRIDE) as usize;
+            step_bytes[at..at + std::mem::size_of::<StepParams>()].copy_from_slice(bytemuck::bytes_of(&params));
+        }
+        let queue = &self.ctx.queue;
+        queue.write_buffer(&res.step_params, 0, &step_bytes);
+        for probe in &res.probes {
+            let interval = u64::from(probe.interval);
+            let params = ProbeParams {
+                neurons_offset: 0,
+                width: probe.width,
+                variable: 0,
+                interval: probe.interval,
+                first_batch_step: ((interval - (first + 1) % interval) % interval) as u32,
+                samples_offset: probe.samples_offset as u32,
+                pad0: 0,
+                pad1: 0,
+            };
+            // Only first_batch_step changes: write that word alone.
+            queue.write_buffer(&probe.params, 16, bytemuck::bytes_of(&params.first_batch_step));
+        }
+        let reset = Control {
+            fault_neuron: NO_FAULT,
+            ..Control::default()
+        };
+        queue.write_buffer(
+            &res.control,
+            CONTROL_RESET_OFFSET,
+            &bytemuck::bytes_of(&reset)[CONTROL_RESET_OFFSET as usize..],
+        );
+
+        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("steps"),
+        });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("steps"),
+                timestamp_writes: None,
+            });
+            pass.set_bind_group(1, &res.state_bind_group, &[]);
+            for b in 0..steps {
+                let k = first + u64::from(b);
+                pass.set_bind_group(0, &res.step_bind_group, &[b * STEP_PARAMS_STRIDE as u32]);
+                // Stage 1.
+                pass.set_pipeline(&p.neuron_update);
+                for d in &res.populations {
+                    pass.set_bind_group(2, &d.bind_group, &[]);
+                    dispatch_threads(&mut pass, d.threads);
+                }
+                // Stage 2.
+                for s in &res.stimuli {
+                    match s {
+                        StimulusDispatch::Poisson { due, dispatch } if due.contains(&k) => {
+                            pass.set_pipeline(&p.poisson);
+                            pass.set_bind_group(2, &dispatch.bind_group, &[]);
+                            dispatch_threads(&mut pass, dispatch.threads);
+                        }
+                        StimulusDispatch::Spikes { steps, dispatch } if steps.binary_search(&k).is_ok() => {
+                            pass.set_pipeline(&p.spike_train);
+                            pass.set_bind_group(2, &dispatch.bind_group, &[]);
+                            dispatch_threads(&mut pass, dispatch.threads);
+                        }
+                        _ => {}
+                    }
+                }
+                if let Some((change_steps, dispatch)) = &res.currents {
+                    if change_steps.binary_search(&k).is_ok() {
+                        pass.set_pipeline(&p.current);
+                        pass.set_bind_group(2, &dispatch.bind_group, &[]);
+                        dispatch_threads(&mut pass, dispatch.threads);
+                    }
+                }
+                // Stage 3.
+                for (probe, spec) in res.probes.iter().zip(&network.probes) {
+                    if spec.samples_step(k) {
+                        pass.set_pipeline(&p.record);
+                        pass.set_bind_group(2, &probe.dispatch.bind_group, &[]);
+                        dispatch_threads(&mut pass, probe.dispatch.threads);
+                    }
+                }
+                // Stage 4.
+                if !res.chunks.is_empty() {
+                    pass.set_pipeline(&p.dispatch_args);
+                    pass.set_bind_group(2, &res.dispatch_args_bind_group, &[]);
+                    pass.dispatch_workgroups(res.run.n_populations.div_ceil(WORKGROUP_SIZE), 1, 1);
+                    pass.set_pipeline(&p.propagate);
+                    for chunk in &res.chunks {
+                        pass.set_bind_group(2, &chunk.bind_group, &[]);
+                        pass.dispatch_workgroups_indirect(&res.dispatch_args, 12 * u64::from(chunk.source_population));
+                    }
+                }
+                pass.set_pipeline(&p.step_end);
+                pass.dispatch_workgroups(1, 1, 1);
+            }
+        }
+        let l = res.staging_layout;
+        let dst = &self.staging[staging];
+        encoder.copy_buffer_to_buffer(&res.control, 0, dst, l.control, std::mem::size_of::<Control>() as u64);
+        encoder.copy_buffer_to_buffer(&res.step_ends, 0, dst, l.step_ends, l.recorded - l.step_ends);
+        encoder.copy_buffer_to_buffer(&res.recorded, 0, dst, l.recorded, l.samples - l.recorded);
+        if l.size > l.samples {
+            encoder.copy_buffer_to_buffer(&res.samples, 0, dst, l.samples, l.size - l.samples);
+        }
+        let submission = queue.submit([encoder.finish()]);
+        dst.map_async(wgpu::MapMode::Read, .., |_| {});
+        self.in_flight.push_back(InFlight {
+            first_step: first,
+            steps,
+            staging,
+            submission,
+        });
+        self.steps_submitted = first + u64::from(steps);
+    }
+
+    /// Keep up to two submissions in flight, of at most `max_steps` steps each.
+    fn fill_pipeline(&mut self, max_steps: u64) {
+        while self.in_flight.len() < 2 {
+            let left = steps_left(self.network, self.steps_submitted);
+            let steps = max_steps.min(left).min(u64::from(self.res.max_submission_steps)) as u32;
+            if steps == 0 {
+                break;
+            }
+            self.submit(self.steps_submitted, steps);
+        }
+    }
+
+    /// Wait for the oldest submission and move its results into `out`.
+    fn collect(&mut self, out: &mut Batch) -> Result<u64, BackendError> {
+        out.clear(self.steps_done, self.network.probes.len());
+        let Some(flight) = self.in_flight.pop_front() else {
+            return Ok(0);
+        };
+        self.wait(&flight.submission)?;
+        let staging = &self.staging[flight.staging];
+        let l = self.res.staging_layout;
+        let (control, step_ends, spikes, samples) = {
+            let view = staging
+                .slice(..)
+                .get_mapped_range()
+                .map_err(|e| GpuError::Readback(e.to_string()))?;
+            let control: Control = bytemuck::pod_read_unaligned(&view[..std::mem::size_of::<Control>()]);
+            let words = |from: u64, to: u64| -> Vec<u32> { bytemuck::cast_slice(&view[from as usize..to as usize]).to_vec() };
+            let done = u64::from(control.steps_done);
+            let step_ends = words(l.step_ends, l.step_ends + 4 * done);
+            let n_recorded = step_ends.last().copied().unwrap_or(0);
+            let spikes = words(l.recorded, l.recorded + 4 * u64::from(n_recorded));
+            let samples = words(l.samples, l.size);
+            (control, step_ends, spikes, samples)
+        };
+        staging.unmap();
+
+        let done = u64::from(control.steps_done);
+        debug_assert_eq!(flight.first_step, self.steps_done);
+        let mut start = 0usize;
+        for (b, &end) in step_ends.iter().enumerate() {
+            let step_spikes = &mut spikes.clone()[start..end as usize];
+            step_spikes.sort_unstable();
+            let step = flight.first_step + b as u64;
+            out.spikes.extend(step_spikes.iter().map(|&neuron| Spike { step, neuron }));
+            start = end as usize;
+        }
+        for ((probe, spec), out_samples) in self.res.probes.iter().zip(&self.network.probes).zip(&mut out.samples) {
+            let rows = (flight.first_step..flight.first_step + done)
+                .filter(|&k| spec.samples_step(k))
+                .count();
+            let at = probe.samples_offset as usize;
+            let words = &samples[at..at + rows * probe.width as usize];
+            out_samples.extend(words.iter().map(|&w| f32::from_bits(w)));
+        }
+        out.first_step = flight.first_step;
+        out.n_steps = done;
+        self.steps_done += done;
+
+        if control.fault_neuron != NO_FAULT {
+            return Err(self.fault(control.fault_neuron));
+        }
+        if done < u64::from(flight.steps) {
+            // Halted with the record full: what was queued behind did nothing. Re-plan from here.
+            while let Some(next) = self.in_flight.pop_front() {
+                self.wait(&next.submission)?;
+                self.staging[next.staging].unmap();
+            }
+            self.steps_submitted = self.steps_done;
+        }
+        Ok(done)
+    }
+
+    fn wait(&self, submission: &wgpu::SubmissionIndex) -> Result<(), GpuError> {
+        self.ctx
+            .device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(submission.clone()),
+                timeout: None,
+            })
+            .map(|_| ())
+            .map_err(|e| GpuError::Readback(e.to_string()))
+    }
+
+    /// The error for a non-finite state of global neuron `neuron`.
+    fn fault(&mut self, neuron: u32) -> BackendError {
+        let network = self.network;
+        let population = network.population_of(neuron);
+        let time_ms = self.steps_done as f64 * network.dt_ms;
+        let state = match self.read_state() {
+            Ok(s) => s,
+            Err(e) => return e.into(),
+        };
+        let i = neuron as usize;
+        let (variable, value) = StateVariable::ALL
+            .iter()
+            .map(|&v| (v, state.variable(v)[i]))
+            .find(|(_, x)| !x.is_finite())
+            .unwrap_or((StateVariable::VM, state.v_m[i]));
+        BackendError::NonFinite {
+            population: network.populations[population].name.clone(),
+            neuron: neuron - network.populations[population].offset,
+            variable: variable.name(),
+            value,
+            time_ms,
+        }
+    }
+
+    /// Copy the neuron state back (after everything submitted so far).
+    fn read_state(&mut self) -> Result<NeuronState, GpuError> {
+        let n = u64::from(self.res.run.n_neurons);
+        let bytes = 4 * n;
+        let readback = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("state readback"),
+            size: (5 * bytes).max(4),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("state readback"),
+        });
+        let res = &self.res;
+        for (i, b) in [&res.v_m, &res.g_ex, &res.g_in, &res.refractory, &res.i_stim].iter().enumerate() {
+            encoder.copy_buffer_to_buffer(b, 0, &readback, i as u64 * bytes, bytes);
+        }
+        let submission = self.ctx.queue.submit([encoder.finish()]);
+        readback.map_async(wgpu::MapMode::Read, .., |_| {});
+        self.wait(&submission)?;
+        let view = readback
+            .slice(..)
+            .get_mapped_range()
+            .map_err(|e| GpuError::Readback(e.to_string()))?;
+        let part = |i: usize| &view[i * bytes as usize..(i + 1) * bytes as usize];
+        Ok(NeuronState {
+            v_m: bytemuck::cast_slice(part(0)).to_vec(),
+            g_ex: bytemuck::cast_slice(part(1)).to_vec(),
+            g_in: bytemuck::cast_slice(part(2)).to_vec(),
+            refractory: bytemuck::cast_slice(part(3)).to_vec(),
+            i_stim: bytemuck::cast_slice(part(4)).to_vec(),
+        })
+    }
+}
+
+/// Dispatch one thread per item, in a 2-D grid of workgroups beyond 65,535 per dimension.
+fn dispatch_threads(pass: &mut wgpu::ComputePass<'_>, threads: u32) {
+    let groups = threads.div_ceil(WORKGROUP_SIZE);
+    if groups == 0 {
+        return;
+    }
+    let x = groups.min(65_535);
+    pass.dispatch_workgroups(x, groups.div_ceil(x), 1);
+}
+
+impl Backend for GpuBackend<'_> {
+    fn description(&self) -> String {
+        format!("gpu: {}", self.adapter_name())
+    }
+
+    fn steps_done(&self) -> u64 {
+        self.steps_done
+    }
+
+    fn advance(&mut self, max_steps: u64, out: &mut Batch) -> Result<u64, BackendError> {
+        self.fill_pipeline(max_steps.max(1));
+        self.collect(out)
+    }
+
+    fn drain(&mut self, out: &mut Batch) -> Result<u64, BackendError> {
+        self.collect(out)
+    }
+
+    fn neuron_state(&mut self) -> Result<NeuronState, BackendError> {
+        Ok(self.read_state()?)
+    }
+}

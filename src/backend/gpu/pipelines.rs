@@ -1,0 +1,211 @@
+//! Shader modules, bind group layouts (written out, one comment per binding) and compute
+//! pipelines. Each kernel file is compiled with `shaders/common.wgsl` in front of it.
+
+use std::num::NonZeroU64;
+
+use super::layout::{
+    PopulationParams, ProbeParams, ProjectionParams, RunParams, StepParams, StimulusParams,
+};
+
+pub const COMMON: &str = include_str!("../../../shaders/common.wgsl");
+
+/// Every kernel file, by name: its source without the common part.
+pub const KERNELS: [(&str, &str); 5] = [
+    ("neuron_update", include_str!("../../../shaders/neuron_update.wgsl")),
+    ("stimulus", include_str!("../../../shaders/stimulus.wgsl")),
+    ("record", include_str!("../../../shaders/record.wgsl")),
+    ("propagate", include_str!("../../../shaders/propagate.wgsl")),
+    ("step_end", include_str!("../../../shaders/step_end.wgsl")),
+];
+
+/// The full source of a kernel file: common definitions, then the kernel.
+pub fn kernel_source(name: &str) -> String {
+    let kernel = KERNELS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("no shader named {name}"))
+        .1;
+    format!("{COMMON}\n{kernel}")
+}
+
+/// Layouts of the bind groups (see common.wgsl for what each group holds).
+pub struct Layouts {
+    /// Group 0: `StepParams`, dynamic offset.
+    pub step: wgpu::BindGroupLayout,
+    /// Group 1: run constants, control, neuron state, rings, spikes, record.
+    pub state: wgpu::BindGroupLayout,
+    pub population: wgpu::BindGroupLayout,
+    pub stimulus: wgpu::BindGroupLayout,
+    pub probe: wgpu::BindGroupLayout,
+    pub projection: wgpu::BindGroupLayout,
+    pub dispatch_args: wgpu::BindGroupLayout,
+}
+
+pub struct Pipelines {
+    pub layouts: Layouts,
+    pub neuron_update: wgpu::ComputePipeline,
+    pub poisson: wgpu::ComputePipeline,
+    pub spike_train: wgpu::ComputePipeline,
+    pub current: wgpu::ComputePipeline,
+    pub record: wgpu::ComputePipeline,
+    pub dispatch_args: wgpu::ComputePipeline,
+    pub propagate: wgpu::ComputePipeline,
+    pub step_end: wgpu::ComputePipeline,
+}
+
+fn size_of<T>() -> Option<NonZeroU64> {
+    NonZeroU64::new(std::mem::size_of::<T>() as u64)
+}
+
+fn uniform(binding: u32, min_size: Option<NonZeroU64>, dynamic: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: dynamic,
+            min_binding_size: min_size,
+        },
+        count: None,
+    }
+}
+
+fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: false,
+            min_binding_size: NonZeroU64::new(4),
+        },
+        count: None,
+    }
+}
+
+fn layout(device: &wgpu::Device, label: &str, entries: &[wgpu::BindGroupLayoutEntry]) -> wgpu::BindGroupLayout {
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(label),
+        entries,
+    })
+}
+
+impl Layouts {
+    fn new(device: &wgpu::Device) -> Layouts {
+        Layouts {
+            step: layout(device, "step", &[
+                // StepParams of the step being computed; one 256-byte slot per step.
+                uniform(0, size_of::<StepParams>(), true),
+            ]),
+            state: layout(device, "state", &[
+                // RunParams.
+                uniform(0, size_of::<RunParams>(), false),
+                // Control: next step, halt flag, record count, faults.
+                storage(1, false),
+                // v_m, g_ex, g_in, refractory, i_stim: neuron state by global index.
+                storage(2, false),
+                storage(3, false),
+                storage(4, false),
+                storage(5, false),
+                storage(6, false),
+                // ring_ex, ring_in: fixed-point delay rings.
+                storage(7, false),
+                storage(8, false),
+                // spikes: this step's spikes, per population region.
+                storage(9, false),
+                // spike_counts: this step's spike count per population.
+                storage(10, false),
+                // recorded: the submission's spikes.
+                storage(11, false),
+                // step_ends: record count after each step of the submission.
+                storage(12, false),
+            ]),
+            population: layout(device, "population", &[
+                // PopulationParams.
+                uniform(0, size_of::<PopulationParams>(), false),
+            ]),
+            stimulus: layout(device, "stimulus", &[
+                // StimulusParams.
+                uniform(0, size_of::<StimulusParams>(), false),
+                // table: thresholds, events, current schedules.
+                storage(1, true),
+            ]),
+            probe: layout(device, "probe", &[
+                // ProbeParams.
+                uniform(0, size_of::<ProbeParams>(), false),
+                // probe_neurons: global indices of every probe's neurons.
+                storage(1, true),
+                // samples: the submission's samples.
+                storage(2, false),
+            ]),
+            projection: layout(device, "projection", &[
+                // ProjectionParams of one chunk.
+                uniform(0, size_of::<ProjectionParams>(), false),
+                // row_offsets: n_sources + 1 synapse indices.
+                storage(1, true),
+                // targets of the chunk's synapses, within the target population.
+                storage(2, true),
+                // weights of the chunk's synapses (a 4-byte placeholder when constant).
+                storage(3, true),
+                // delays of the chunk's synapses, two u16 per word (placeholder when constant).
+                storage(4, true),
+            ]),
+            dispatch_args: layout(device, "dispatch args", &[
+                // dispatch_args_out: indirect arguments per population.
+                storage(5, false),
+            ]),
+        }
+    }
+}
+
+fn pipeline(
+    device: &wgpu::Device,
+    module: &wgpu::ShaderModule,
+    entry_point: &str,
+    groups: &[&wgpu::BindGroupLayout],
+) -> wgpu::ComputePipeline {
+    let groups: Vec<Option<&wgpu::BindGroupLayout>> = groups.iter().map(|g| Some(*g)).collect();
+    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(entry_point),
+        bind_group_layouts: &groups,
+        immediate_size: 0,
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(entry_point),
+        layout: Some(&layout),
+        module,
+        entry_point: Some(entry_point),
+        compilation_options: wgpu::PipelineCompilationOptions::default(),
+        cache: None,
+    })
+}
+
+impl Pipelines {
+    pub fn new(device: &wgpu::Device) -> Pipelines {
+        let layouts = Layouts::new(device);
+        let module = |name: &str| {
+            device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(name),
+                source: wgpu::ShaderSource::Wgsl(kernel_source(name).into()),
+            })
+        };
+        let neuron_update = module("neuron_update");
+        let stimulus = module("stimulus");
+        let record = module("record");
+        let propagate = module("propagate");
+        let step_end = module("step_end");
+        let base = [&layouts.step, &layouts.state];
+        let l = &layouts;
+        Pipelines {
+            neuron_update: pipeline(device, &neuron_update, "main", &[&l.step, &l.state, &l.population]),
+            poisson: pipeline(device, &stimulus, "poisson", &[&l.step, &l.state, &l.stimulus]),
+            spike_train: pipeline(device, &stimulus, "spike_train", &[&l.step, &l.state, &l.stimulus]),
+            current: pipeline(device, &stimulus, "current", &[&l.step, &l.state, &l.stimulus]),
+            record: pipeline(device, &record, "main", &[&l.step, &l.state, &l.probe]),
+            dispatch_args: pipeline(device, &propagate, "dispatch_args", &[&l.step, &l.state, &l.dispatch_args]),
+            propagate: pipeline(device, &propagate, "propagate", &[&l.step, &l.state, &l.projection]),
+            step_end: pipeline(device, &step_end, "main", &base),
+            layouts,
+        }
+    }
+}

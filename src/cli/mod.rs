@@ -1,0 +1,83 @@
+//! Subcommands of `lifsim`, one file each.
+
+mod format;
+mod run;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// GPU-accelerated simulation of networks of conductance-based leaky integrate-and-fire neurons
+/// (NEST's iaf_cond_exp), with a CPU reference backend.
+#[derive(Parser, Debug)]
+#[command(name = "lifsim", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Simulate a network described by a TOML config and write spikes and traces to HDF5 (SONATA).
+    Run(run::RunArgs),
+    /// Check a config and print the network's size and memory needs, without running it.
+    Validate(validate::ValidateArgs),
+}
+
+/// Options that override the `[simulation]` table of a config.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SimulationOverrides {
+    /// Simulated time [ms] (overrides `t_stop`).
+    #[arg(long, value_name = "MS")]
+    t_stop: Option<f64>,
+    /// Seed of every random number of the run (overrides `seed`).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Backend: auto (GPU if one exists, else CPU), cpu or gpu (overrides `backend`).
+    #[arg(long, value_enum, value_name = "B")]
+    backend: Option<BackendArg>,
+    /// CPU threads (overrides `threads`; default: all cores).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum BackendArg {
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+impl SimulationOverrides {
+    fn to_library(&self) -> lifsim::config::Overrides {
+        lifsim::config::Overrides {
+            t_stop_ms: self.t_stop,
+            seed: self.seed,
+            backend: self.backend.map(|b| match b {
+                BackendArg::Auto => lifsim::config::BackendChoice::Auto,
+                BackendArg::Cpu => lifsim::config::BackendChoice::Cpu,
+                BackendArg::Gpu => lifsim::config::BackendChoice::Gpu,
+            }),
+            threads: self.threads,
+        }
+    }
+}
+
+/// Load a config and apply command-line overrides.
+fn load_config(
+    path: &PathBuf,
+    overrides: &SimulationOverrides,
+) -> anyhow::Result<lifsim::config::NetworkSpec> {
+    let mut spec = lifsim::config::load(path)?;
+    lifsim::config::apply_overrides(&mut spec, &overrides.to_library())?;
+    Ok(spec)
+}
+
+pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Validate(args) => validate::validate(args),
+    }
+}

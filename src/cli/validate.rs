@@ -1,0 +1,68 @@
+//! `lifsim validate`: check a config and print the network's size without building it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::{format, load_config, SimulationOverrides};
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// The network config (TOML).
+    config: PathBuf,
+    #[command(flatten)]
+    overrides: SimulationOverrides,
+}
+
+pub fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    let spec = load_config(&args.config, &args.overrides)?;
+    let size = lifsim::network::estimate_size(&spec);
+    println!("{}: valid", args.config.display());
+    println!(
+        "simulation: dt = {} ms, t_stop = {} ms ({} steps), seed {}, backend {}",
+        spec.simulation.dt_ms,
+        spec.simulation.t_stop_ms,
+        format::count(spec.simulation.n_steps()),
+        spec.simulation.seed,
+        spec.simulation.backend.name()
+    );
+    println!();
+    println!("{:<24} {:>14}", "population", "neurons");
+    for p in &spec.populations {
+        println!("{:<24} {:>14}", p.name, format::count(u64::from(p.n)));
+    }
+    println!();
+    println!(
+        "{:<24} {:<20} {:>16} {:>12} {:>12}",
+        "projection", "rule", "synapses", "host", "GPU"
+    );
+    for (p, s) in spec.projections.iter().zip(&size.projections) {
+        let synapses = if s.exact {
+            format::count(s.synapses)
+        } else {
+            format!("~{}", format::count(s.synapses))
+        };
+        println!(
+            "{:<24} {:<20} {:>16} {:>12} {:>12}",
+            p.name,
+            p.rule.name(),
+            synapses,
+            format::bytes(s.host_bytes),
+            format::bytes(s.device_bytes)
+        );
+    }
+    println!();
+    println!(
+        "total: {} neurons, {} synapses",
+        format::count(size.neurons),
+        format::count(size.synapses)
+    );
+    println!(
+        "memory: {} host (CPU backend), {} GPU; neuron state and delay rings {}",
+        format::bytes(size.host_bytes),
+        format::bytes(size.device_bytes),
+        format::bytes(size.state_bytes)
+    );
+    Ok(ExitCode::SUCCESS)
+}
