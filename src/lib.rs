@@ -10,4 +10,5 @@ pub mod backend;
 pub mod config;
 pub mod model;
 pub mod network;
+pub mod record;
 pub mod rng;
