@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use hdf5_metno::types::{EnumMember, EnumType, IntSize, TypeDescriptor};
 use lifsim::backend::{Batch, Spike};
@@ -18,6 +19,20 @@ use lifsim::record::{self, RecordError, RunInfo, RunStatus, SonataWriter};
 use serde_json::{json, Value};
 
 const DT_MS: f64 = 0.1;
+
+/// HDF5 opens files without close-on-exec and holds a lock on each open file, so a child process
+/// started while another test has a file open inherits the descriptor and keeps the lock until it
+/// exits, and that test then cannot reopen its own file. Tests hold this lock shared while they
+/// use HDF5 files, and exclusively if they start a child process.
+static FILES: RwLock<()> = RwLock::new(());
+
+fn files_shared() -> RwLockReadGuard<'static, ()> {
+    FILES.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn files_exclusive() -> RwLockWriteGuard<'static, ()> {
+    FILES.write().unwrap_or_else(PoisonError::into_inner)
+}
 
 fn population(name: &str, n: u32) -> PopulationSpec {
     PopulationSpec {
@@ -210,6 +225,7 @@ fn assert_reports(network: &Network, file: &record::OutputFile, n_steps: u64) {
 
 #[test]
 fn batches_read_back_exactly() {
+    let _files = files_shared();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.h5");
     let network = network();
@@ -246,6 +262,7 @@ enum Sorting {
 
 #[test]
 fn layout_matches_sonata() {
+    let _files = files_shared();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.h5");
     let network = network();
@@ -313,7 +330,55 @@ fn layout_matches_sonata() {
 }
 
 #[test]
+fn reports_read_back_whatever_the_batch_size() {
+    let _files = files_shared();
+    let dir = tempfile::tempdir().unwrap();
+    let network = network();
+    // One-step batches hold at most one sample per probe (written row by row), long batches
+    // many samples of few neurons (written column by column).
+    for steps_per_batch in [1, 2, 3, 7, 31] {
+        let path = dir.path().join(format!("batch{steps_per_batch}.h5"));
+        let batches: Vec<Batch> = (0..31)
+            .step_by(steps_per_batch)
+            .map(|first| {
+                batch(
+                    &network,
+                    first,
+                    (31 - first).min(steps_per_batch as u64),
+                    &[],
+                )
+            })
+            .collect();
+        write_all(&path, &network, &batches)
+            .finish(RunStatus::Complete)
+            .unwrap();
+        assert_reports(&network, &record::read(&path).unwrap(), 31);
+    }
+}
+
+#[test]
+fn long_batches_cross_chunk_boundaries() {
+    let _files = files_shared();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.h5");
+    let network = network();
+    // A chunk of E's reports holds 32,768 samples of 2 neurons, one of I's 65,536 of 1 neuron.
+    let batches = [
+        batch(&network, 0, 40_000, &[(39_999, 0)]),
+        batch(&network, 40_000, 100_000, &[(139_999, 7)]),
+    ];
+    write_all(&path, &network, &batches)
+        .finish(RunStatus::Complete)
+        .unwrap();
+    let file = record::read(&path).unwrap();
+    assert_reports(&network, &file, 140_000);
+    assert_eq!(file.spikes[0].timestamps_ms, [4000.0]);
+    assert_eq!(file.spikes[1].timestamps_ms, [14000.0]);
+}
+
+#[test]
 fn populations_without_spikes_get_empty_datasets() {
+    let _files = files_shared();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("silent.h5");
     let network = network();
@@ -333,6 +398,7 @@ fn populations_without_spikes_get_empty_datasets() {
 
 #[test]
 fn existing_file_is_refused_unless_overwrite() {
+    let _files = files_shared();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("exists.h5");
     std::fs::write(&path, "precious").unwrap();
@@ -361,6 +427,7 @@ fn existing_file_is_refused_unless_overwrite() {
 
 #[test]
 fn unwritable_paths_give_clear_errors() {
+    let _files = files_shared();
     let dir = tempfile::tempdir().unwrap();
     let network = network();
     let info = run_info(&network);
@@ -389,6 +456,7 @@ fn unwritable_paths_give_clear_errors() {
 
 #[test]
 fn dropped_writer_leaves_a_running_file() {
+    let _files = files_shared();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dropped.h5");
     let network = network();
@@ -407,6 +475,7 @@ fn dropped_writer_leaves_a_running_file() {
 
 #[test]
 fn file_is_readable_right_after_create() {
+    let _files = files_shared();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fresh.h5");
     let network = network();
@@ -425,6 +494,7 @@ fn file_is_readable_right_after_create() {
 
 #[test]
 fn interrupted_and_failed_runs_are_marked() {
+    let _files = files_shared();
     let dir = tempfile::tempdir().unwrap();
     let network = network();
     let all = batches(&network);
@@ -452,6 +522,7 @@ const KILLED_CHILD_ENV: &str = "LIFSIM_TEST_KILLED_WRITER_PATH";
 
 #[test]
 fn killed_run_leaves_a_readable_file() {
+    let _files = files_exclusive();
     let network = network();
     let all = batches(&network);
     if let Some(path) = std::env::var_os(KILLED_CHILD_ENV) {
@@ -493,6 +564,7 @@ fn killed_run_leaves_a_readable_file() {
 
 #[test]
 fn inconsistent_batches_are_refused() {
+    let _files = files_shared();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.h5");
     let network = network();
@@ -529,6 +601,7 @@ fn inconsistent_batches_are_refused() {
 
 #[test]
 fn a_variable_recorded_twice_is_refused() {
+    let _files = files_shared();
     let dir = tempfile::tempdir().unwrap();
     let mut spec = network().spec;
     spec.recorders.push(RecorderSpec::State {
@@ -551,6 +624,7 @@ fn a_variable_recorded_twice_is_refused() {
 
 #[test]
 fn reading_other_files_says_what_is_wrong() {
+    let _files = files_shared();
     let dir = tempfile::tempdir().unwrap();
 
     let missing = dir.path().join("missing.h5");
@@ -599,6 +673,7 @@ fn python_check(path: &Path) -> Option<Value> {
 
 #[test]
 fn python_readers_see_what_was_written() {
+    let _files = files_exclusive();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.h5");
     let network = network();

@@ -12,18 +12,14 @@ use super::{attr, Hdf5Context, RecordError, Sorting, SONATA_MAGIC, SONATA_VERSIO
 use crate::backend::Batch;
 use crate::network::{Network, Probe};
 
-/// Elements per chunk of a spike dataset (512 KiB of timestamps or node ids): large enough that
-/// a run writes few chunks, small enough that the one partly filled chunk per dataset stays in
-/// HDF5's default 1 MiB chunk cache between batches.
-const SPIKE_CHUNK_ELEMENTS: usize = 65_536;
+/// Elements per chunk of a spike dataset (128 KiB of timestamps or node ids). Every flush
+/// rewrites the partly filled chunk of each dataset, so chunks are kept small enough for frequent
+/// batches to stay cheap and large enough for few chunks per run (measured in docs/output.md).
+const SPIKE_CHUNK_ELEMENTS: usize = 16_384;
 
-/// Values per chunk of a report's data (1 MiB of float32). A chunk spans whole rows (samples)
+/// Values per chunk of a report's data (256 KiB of float32). A chunk spans whole rows (samples)
 /// unless one row alone is larger; then a row is split into chunks of this many values.
-const REPORT_CHUNK_VALUES: usize = 262_144;
-
-/// Chunk cache of each report dataset [bytes]: holds its partly filled chunk between batches,
-/// so appending a row never reads a chunk back from disk.
-const REPORT_CHUNK_CACHE_BYTES: usize = 2 << 20;
+const REPORT_CHUNK_VALUES: usize = 65_536;
 
 /// Provenance of a run, stored as root attributes.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,6 +82,8 @@ pub struct SonataWriter {
     reports: Vec<ReportDatasets>,
     /// Per population, spikes written so far.
     spikes_written: Vec<u64>,
+    /// Scratch space: one column of a report's samples.
+    column: Vec<f32>,
 }
 
 /// `/spikes/<population>` and the buffers that convert a batch into its rows.
@@ -103,6 +101,8 @@ struct ReportDatasets {
     data: Dataset,
     time: Dataset,
     n_values: usize,
+    /// Rows per chunk of `data`.
+    chunk_rows: usize,
     n_samples: usize,
     /// Time of the first sample [ms].
     start_ms: f64,
@@ -175,6 +175,7 @@ impl SonataWriter {
             spikes,
             reports,
             spikes_written: vec![0; network.populations.len()],
+            column: Vec::new(),
         })
     }
 
@@ -182,7 +183,7 @@ impl SonataWriter {
     /// ids, stamped at the end of their step) and the samples of every probe. Then updates
     /// `t_reached` and flushes the file.
     pub fn write_batch(&mut self, network: &Network, batch: &Batch) -> Result<(), RecordError> {
-        self.check_batch(network, batch)?;
+        let rows = self.check_batch(network, batch)?;
         let path = self.path.as_path();
 
         for spikes in self.spikes.iter_mut().flatten() {
@@ -218,27 +219,24 @@ impl SonataWriter {
             self.spikes_written[p] = new as u64;
         }
 
-        for (report, samples) in self.reports.iter_mut().zip(&batch.samples) {
-            if samples.is_empty() {
+        for ((report, samples), &rows) in self.reports.iter_mut().zip(&batch.samples).zip(&rows) {
+            if rows == 0 {
                 continue;
             }
-            let rows = samples.len() / report.n_values;
             let old = report.n_samples;
-            let result = report
-                .data
-                .resize((old + rows, report.n_values))
-                .and_then(|()| {
-                    samples
-                        .chunks_exact(report.n_values)
-                        .enumerate()
-                        .try_for_each(|(i, row)| report.data.write_slice(row, (old + i, ..)))
-                });
             report.n_samples = old + rows;
-            result
-                .and_then(|()| report.time.write_slice(&[report.stop_ms()], 1..2))
-                .context(path, || {
-                    format!("writing samples of /report/{}", report.name)
-                })?;
+            append_rows(
+                &report.data,
+                old,
+                rows,
+                report.chunk_rows,
+                samples,
+                &mut self.column,
+            )
+            .and_then(|()| report.time.write_slice(&[report.stop_ms()], 1..2))
+            .context(path, || {
+                format!("writing samples of /report/{}", report.name)
+            })?;
         }
 
         self.steps_written = batch.first_step + batch.n_steps;
@@ -275,8 +273,9 @@ impl SonataWriter {
         &self.spikes_written
     }
 
-    /// The batch continues the previous one and holds what the network's probes produce.
-    fn check_batch(&self, network: &Network, batch: &Batch) -> Result<(), RecordError> {
+    /// Checks that the batch continues the previous one and holds what the network's probes
+    /// produce; returns the number of samples of each probe in it.
+    fn check_batch(&self, network: &Network, batch: &Batch) -> Result<Vec<usize>, RecordError> {
         let fail = |reason: String| {
             Err(RecordError::Batch {
                 path: self.path.clone(),
@@ -314,20 +313,24 @@ impl SonataWriter {
                 self.reports.len()
             ));
         }
+        let mut rows = Vec::with_capacity(self.reports.len());
         for ((probe, report), samples) in
             network.probes.iter().zip(&self.reports).zip(&batch.samples)
         {
-            let rows = steps.clone().filter(|&k| probe.samples_step(k)).count();
-            if samples.len() != rows * report.n_values {
+            // Step k is sampled when k + 1 is a multiple of the interval (`Probe::samples_step`).
+            let interval = u64::from(probe.interval_steps);
+            let n = (steps.end / interval - steps.start / interval) as usize;
+            if samples.len() != n * report.n_values {
                 return fail(format!(
-                    "{} values for /report/{}, expected {rows} samples of {} neurons",
+                    "{} values for /report/{}, expected {n} samples of {} neurons",
                     samples.len(),
                     report.name,
                     report.n_values
                 ));
             }
+            rows.push(n);
         }
-        Ok(())
+        Ok(rows)
     }
 }
 
@@ -456,7 +459,6 @@ fn create_report_datasets(
     let data = group
         .new_dataset::<f32>()
         .chunk((chunk_rows, chunk_cols))
-        .chunk_cache(521, REPORT_CHUNK_CACHE_BYTES, 1.0)
         .shape((0.., n_values))
         .create("data")?;
     new_str_attr(&data, attr::UNITS, probe.variable.units())?;
@@ -495,10 +497,52 @@ fn create_report_datasets(
         data,
         time,
         n_values,
+        chunk_rows,
         n_samples: 0,
         start_ms,
         interval_ms,
     })
+}
+
+/// Appends `rows` rows, given row-major in `samples`, to a report's data holding `old_rows` rows.
+///
+/// hdf5-metno writes from a slice only into a 1-D selection (a 2-D one needs an `ndarray` view),
+/// so this writes row by row or column by column (gathered into `column`), whichever takes fewer
+/// calls: each costs about 5 us, and row by row a trace sampled every step would cost more than
+/// simulating a small network. It goes one band of chunks (`chunk_rows` rows) at a time, so a
+/// column never spans more chunks than HDF5's chunk cache holds, whatever the batch size.
+fn append_rows(
+    data: &Dataset,
+    old_rows: usize,
+    rows: usize,
+    chunk_rows: usize,
+    samples: &[f32],
+    column: &mut Vec<f32>,
+) -> hdf5_metno::Result<()> {
+    let end = old_rows + rows;
+    let n_values = samples.len() / rows;
+    data.resize((end, n_values))?;
+    if n_values == 0 {
+        return Ok(());
+    }
+    let mut start = old_rows;
+    while start < end {
+        let band_end = ((start / chunk_rows + 1) * chunk_rows).min(end);
+        let band = &samples[(start - old_rows) * n_values..(band_end - old_rows) * n_values];
+        if band_end - start <= n_values {
+            for (i, row) in band.chunks_exact(n_values).enumerate() {
+                data.write_slice(row, (start + i, ..))?;
+            }
+        } else {
+            for j in 0..n_values {
+                column.clear();
+                column.extend(band[j..].iter().step_by(n_values));
+                data.write_slice(column.as_slice(), (start..band_end, j))?;
+            }
+        }
+        start = band_end;
+    }
+    Ok(())
 }
 
 /// Grows a 1-D dataset holding `len` elements by `values`.
