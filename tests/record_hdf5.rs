@@ -377,6 +377,40 @@ fn long_batches_cross_chunk_boundaries() {
 }
 
 #[test]
+fn populations_keep_the_config_order() {
+    let _files = files_shared();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("order.h5");
+    let mut spec = network().spec;
+    for (population, name) in spec.populations.iter_mut().zip(["Z", "B", "A"]) {
+        population.name = name.to_owned();
+    }
+    spec.recorders.push(RecorderSpec::State {
+        population: 2,
+        neurons: vec![1],
+        variables: vec![StateVariable::VM],
+        interval_steps: 1,
+    });
+    spec.recorders.push(RecorderSpec::Spikes {
+        populations: vec![2],
+    });
+    let network = network::build(&spec, 1).unwrap();
+    write_all(&path, &network, &[])
+        .finish(RunStatus::Complete)
+        .unwrap();
+
+    let file = record::read(&path).unwrap();
+    let spikes: Vec<&str> = file.spikes.iter().map(|t| t.population.as_str()).collect();
+    assert_eq!(spikes, ["Z", "B", "A"]);
+    let reports: Vec<String> = file
+        .reports
+        .iter()
+        .map(|r| format!("{}/{}", r.population, r.variable))
+        .collect();
+    assert_eq!(reports, ["Z/V_m", "Z/g_ex", "B/g_in", "A/V_m"]);
+}
+
+#[test]
 fn populations_without_spikes_get_empty_datasets() {
     let _files = files_shared();
     let dir = tempfile::tempdir().unwrap();

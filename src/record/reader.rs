@@ -28,7 +28,8 @@ pub struct OutputFile {
     pub lifsim_version: String,
     /// One table per population whose spikes were recorded, in population order.
     pub spikes: Vec<SpikeTable>,
-    /// One report per recorded (population, variable), in the order they were recorded.
+    /// One report per recorded (population, variable), grouped by population; populations and
+    /// their variables in the order they were first recorded.
     pub reports: Vec<Report>,
 }
 
