@@ -486,6 +486,26 @@ fn unwritable_paths_give_clear_errors() {
         .err()
         .expect("a directory is not a file");
     assert!(matches!(error, RecordError::Create { .. }), "{error:?}");
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let read_only = dir.path().join("read_only");
+        std::fs::create_dir(&read_only).unwrap();
+        std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o555)).unwrap();
+        // Root writes anywhere: only check the error where the directory really is read-only.
+        if std::fs::File::create(read_only.join("probe")).is_err() {
+            let path = read_only.join("out.h5");
+            let error = SonataWriter::create(&path, &network, &info, false)
+                .err()
+                .expect("a read-only directory is an error");
+            let RecordError::Create { source, .. } = &error else {
+                panic!("{error:?}");
+            };
+            assert_eq!(source.kind(), std::io::ErrorKind::PermissionDenied);
+            assert!(error.to_string().contains(&path.display().to_string()));
+        }
+    }
 }
 
 #[test]
