@@ -146,20 +146,20 @@ def check_libsonata(path):
         }
     # Our reports sit one level deeper than SONATA's (one group per variable), so a reader opens
     # the population "<population>/<variable>".
+    with h5py.File(path, "r") as f:
+        names = [f"{p}/{v}" for p, group in f["report"].items() for v in group]
     reports = libsonata.ElementReportReader(path)
-    for population in reports.get_population_names():
-        for variable in h5py.File(path, "r")["report"][population]:
-            name = f"{population}/{variable}"
-            report = reports[name]
-            frame = report.get()
-            out["reports"][name] = {
-                "times": list(report.times),
-                "frame_times": [float(t) for t in frame.times],
-                "time_units": report.time_units,
-                "data_units": report.data_units,
-                "ids": [list(map(int, pair)) for pair in frame.ids],
-                "data": np.asarray(frame.data).tolist(),
-            }
+    for name in names:
+        report = reports[name]
+        frame = report.get()
+        out["reports"][name] = {
+            "times": list(report.times),
+            "frame_times": [float(t) for t in frame.times],
+            "time_units": report.time_units,
+            "data_units": report.data_units,
+            "ids": [list(map(int, pair)) for pair in frame.ids],
+            "data": np.asarray(frame.data).tolist(),
+        }
     return out
 
 
