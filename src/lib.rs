@@ -10,5 +10,6 @@ pub mod backend;
 pub mod config;
 pub mod model;
 pub mod network;
+pub mod record;
 pub mod rng;
 pub mod sim;
