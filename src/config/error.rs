@@ -68,12 +68,14 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    /// The file was read but is not a valid config: every problem found, in file order. A TOML
+    /// The file was read but is not a valid config: the problems found, in file order. A TOML
     /// syntax error or a key of the wrong type or name stops the reading, so it comes alone.
-    #[error("{}", render_all(path, diagnostics))]
+    #[error("{}", render_all(path, diagnostics, *omitted))]
     Invalid {
         path: PathBuf,
         diagnostics: Vec<Diagnostic>,
+        /// Problems found beyond those listed.
+        omitted: usize,
     },
     /// A command-line override is invalid for this config.
     #[error("{flag}: {message}\n  help: {help}")]
@@ -95,18 +97,26 @@ impl ConfigError {
     }
 }
 
-fn render_all(path: &Path, diagnostics: &[Diagnostic]) -> String {
+fn render_all(path: &Path, diagnostics: &[Diagnostic], omitted: usize) -> String {
     let mut out = String::new();
     match diagnostics {
         [] => {
             let _ = write!(out, "{}: invalid config", path.display());
         }
-        [one] => one.render(path, &mut out),
+        [one] if omitted == 0 => one.render(path, &mut out),
         many => {
-            let _ = write!(out, "{}: {} errors", path.display(), many.len());
+            let total = many.len() + omitted;
+            let _ = write!(out, "{}: {total} errors", path.display());
             for d in many {
                 out.push('\n');
                 d.render(path, &mut out);
+            }
+            if omitted > 0 {
+                let _ = write!(
+                    out,
+                    "\n{}: {omitted} more errors not listed",
+                    path.display()
+                );
             }
         }
     }
@@ -202,11 +212,22 @@ mod tests {
         let e = ConfigError::Invalid {
             path: "c.toml".into(),
             diagnostics: vec![d(2, "simulation: dt", "bad"), d(9, "", "worse")],
+            omitted: 0,
         };
         assert_eq!(
             e.to_string(),
             "c.toml: 2 errors\nc.toml:2:3: simulation: dt: bad\n  help: do this\n\
              c.toml:9:3: worse\n  help: do this"
+        );
+        let e = ConfigError::Invalid {
+            path: "c.toml".into(),
+            diagnostics: vec![d(2, "simulation: dt", "bad")],
+            omitted: 60,
+        };
+        assert_eq!(
+            e.to_string(),
+            "c.toml: 61 errors\nc.toml:2:3: simulation: dt: bad\n  help: do this\n\
+             c.toml: 60 more errors not listed"
         );
     }
 

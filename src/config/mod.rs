@@ -38,6 +38,7 @@ pub fn parse(text: &str, path: &Path) -> Result<NetworkSpec, ConfigError> {
     let invalid = |(_, diagnostic): (usize, Diagnostic)| ConfigError::Invalid {
         path: path.to_path_buf(),
         diagnostics: vec![diagnostic],
+        omitted: 0,
     };
     let document = toml::de::DeTable::parse(text)
         .map_err(|e| invalid(de_error::syntax_diagnostic(&e, text)))?;

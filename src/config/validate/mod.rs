@@ -140,9 +140,14 @@ struct DistributionRules {
     non_negative: bool,
 }
 
+/// At most this many problems are listed; the count of the others is given.
+const MAX_LISTED: usize = 50;
+
 /// Collects problems while validating a whole file.
-struct Validator<'t> {
-    text: &'t str,
+struct Validator {
+    /// Byte offset of the start of each line.
+    line_starts: Vec<usize>,
+    /// Each problem with the byte offset it is at; located once sorted and truncated.
     problems: Vec<(usize, Diagnostic)>,
 }
 
@@ -152,8 +157,11 @@ pub(crate) fn validate(
     text: &str,
     path: &Path,
 ) -> Result<NetworkSpec, ConfigError> {
+    let line_starts = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
     let mut v = Validator {
-        text,
+        line_starts,
         problems: Vec::new(),
     };
     let (simulation, dt) = v.simulation(raw.simulation.as_ref());
@@ -182,20 +190,36 @@ pub(crate) fn validate(
         Some(spec) if v.problems.is_empty() => Ok(spec),
         _ => {
             v.problems.sort_by_key(|(offset, _)| *offset);
+            let omitted = v.problems.len().saturating_sub(MAX_LISTED);
+            v.problems.truncate(MAX_LISTED);
+            let diagnostics = v
+                .problems
+                .into_iter()
+                .map(|(offset, d)| Diagnostic {
+                    location: Some(Location::of_offset(text, offset)),
+                    ..d
+                })
+                .collect();
             Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
-                diagnostics: v.problems.into_iter().map(|(_, d)| d).collect(),
+                diagnostics,
+                omitted,
             })
         }
     }
 }
 
-impl Validator<'_> {
+impl Validator {
+    /// The 1-based line holding byte `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|&start| start <= offset)
+    }
+
     fn report(&mut self, span: Range<usize>, key: String, problem: Problem) {
         self.problems.push((
             span.start,
             Diagnostic {
-                location: Some(Location::of_offset(self.text, span.start)),
+                location: None,
                 key,
                 message: problem.message,
                 help: Some(problem.help),
@@ -591,7 +615,7 @@ impl Validator<'_> {
         let mut taken: HashMap<String, usize> = HashMap::new();
         for (explicit, _) in tables {
             if let Some(name) = explicit {
-                let line = Location::of_offset(self.text, name.span().start).line;
+                let line = self.line_of(name.span().start);
                 if let Some(first) = taken.insert(name.get_ref().clone(), line) {
                     self.report(
                         name.span(),

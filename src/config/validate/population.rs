@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use crate::config::error::{table_label, Location};
+use crate::config::error::table_label;
 use crate::config::raw::RawPopulation;
 use crate::config::spec::{Distribution, PopulationSpec};
 use crate::config::units::Dimension;
@@ -24,7 +24,7 @@ pub(super) struct PopulationEntry {
 
 const NEURON_MODELS: [&str; 1] = ["iaf_cond_exp"];
 
-impl Validator<'_> {
+impl Validator {
     pub(super) fn populations(&mut self, raws: &[Spanned<RawPopulation>]) -> Vec<PopulationEntry> {
         if raws.is_empty() {
             self.report(
@@ -96,7 +96,7 @@ impl Validator<'_> {
                 "use letters, digits, '_' and '-' only (the name becomes an HDF5 group)",
             );
         }
-        let line = Location::of_offset(self.text, name.span().start).line;
+        let line = self.line_of(name.span().start);
         if let Some(first) = defined.insert(text.clone(), line) {
             return self.fail(
                 t,

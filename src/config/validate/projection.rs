@@ -40,7 +40,7 @@ struct Partners<'p> {
     multapses: bool,
 }
 
-impl Validator<'_> {
+impl Validator {
     pub(super) fn projections(
         &mut self,
         raws: &[Spanned<RawProjection>],

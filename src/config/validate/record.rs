@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use toml::Spanned;
 
-use crate::config::error::{table_label, Location};
+use crate::config::error::table_label;
 use crate::config::raw::{RawNeurons, RawRecord};
 use crate::config::slice::Slice;
 use crate::config::spec::RecorderSpec;
@@ -29,7 +29,7 @@ fn record_model_keys(model: &str) -> &'static [&'static str] {
     }
 }
 
-impl Validator<'_> {
+impl Validator {
     pub(super) fn recorders(
         &mut self,
         raws: Option<&[Spanned<RawRecord>]>,
@@ -185,7 +185,7 @@ impl Validator<'_> {
                     "name each variable once",
                 )),
                 Some(variable) => {
-                    let line = Location::of_offset(self.text, name.span().start).line;
+                    let line = self.line_of(name.span().start);
                     let earlier =
                         population.and_then(|(p, _)| recorded.insert((p, variable), line));
                     variables.push(variable);

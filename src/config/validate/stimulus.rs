@@ -42,7 +42,7 @@ struct Activity {
     dt: Option<f64>,
 }
 
-impl Validator<'_> {
+impl Validator {
     pub(super) fn stimuli(
         &mut self,
         raws: &[Spanned<RawStimulus>],
