@@ -242,6 +242,13 @@ fn without_record_tables_every_population_spikes_are_kept() {
 }
 
 #[test]
+fn an_empty_record_array_records_nothing() {
+    let spec =
+        parse_ok("record = []\n[simulation]\nt_stop = 1\n[[population]]\nname = \"A\"\nn = 1\n");
+    assert!(spec.recorders.is_empty());
+}
+
+#[test]
 fn spike_recorders_merge() {
     let spec = parse_ok(
         "[simulation]\nt_stop = 1\n[[population]]\nname = \"A\"\nn = 1\n[[population]]\nname = \"B\"\nn = 1\n\
@@ -352,4 +359,24 @@ fn every_rule_and_distribution_reaches_the_spec() {
     assert!(!p[0].allow_autapses && !p[0].allow_multapses);
     assert_eq!(p[1].rule, ConnectionRule::FixedTotalNumber(1000));
     assert_eq!(p[2].rule, ConnectionRule::PairwiseBernoulli(1.0));
+}
+
+/// Every complete config in docs/config.md (a toml block with a `[simulation]` table) is valid,
+/// so the reference cannot drift from the parser.
+#[test]
+fn configs_in_the_docs_are_valid() {
+    let docs = std::fs::read_to_string("docs/config.md").unwrap();
+    let blocks: Vec<&str> = docs
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .filter(|block| block.contains("[simulation]"))
+        .collect();
+    assert!(
+        blocks.len() >= 2,
+        "the docs hold a short and a worked example"
+    );
+    for block in blocks {
+        parse(block, Path::new("docs/config.md")).unwrap_or_else(|e| panic!("{e}\n{block}"));
+    }
 }
