@@ -925,6 +925,17 @@ fn no_input_makes_the_parser_panic() {
         "[[1]]",
         "{ a = { b = { c = 1 } } }",
     ];
+    // Deep nesting, at the top level and where a distribution or a slice is expected.
+    let deep_array = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let deep_table = format!("{}1{}", "{ a = ".repeat(10_000), " }".repeat(10_000));
+    for deep in [&deep_array, &deep_table] {
+        let _ = parse(&format!("x = {deep}\n"), Path::new("deep.toml"));
+        let _ = parse(&format!("{BASE}V_m = {deep}\n"), Path::new("deep.toml"));
+        let _ = parse(
+            &format!("{BASE}[[record]]\nmodel = \"multimeter\"\nneurons = {deep}\n"),
+            Path::new("deep.toml"),
+        );
+    }
     for file in ["configs/coba.toml", "configs/single_neuron.toml"] {
         let text = std::fs::read_to_string(file).unwrap();
         let path = Path::new(file);

@@ -12,7 +12,7 @@ use super::suggest::{backticked, did_you_mean};
 const ARRAY_SECTIONS: &[&str] = &["population", "projection", "stimulus", "record"];
 
 /// A TOML syntax error (the document could not be parsed at all).
-pub fn syntax_diagnostic(error: &toml::de::Error, text: &str) -> (usize, Diagnostic) {
+pub fn syntax_diagnostic(error: &toml::de::Error, text: &str) -> Diagnostic {
     let offset = error.span().map_or(0, |s| s.start);
     let location = Location::of_offset(text, offset);
     let line = text.lines().nth(location.line - 1).unwrap_or("").trim();
@@ -29,17 +29,16 @@ pub fn syntax_diagnostic(error: &toml::de::Error, text: &str) -> (usize, Diagnos
     } else {
         format!("line {} reads `{line}`", location.line)
     };
-    let diagnostic = Diagnostic {
+    Diagnostic {
         location: Some(location),
         key: String::new(),
         message: format!("TOML syntax error: {}", error.message()),
         help: Some(help),
-    };
-    (offset, diagnostic)
+    }
 }
 
 /// An error raised while reading the parsed document into the raw structs.
-pub fn data_diagnostic(error: &toml::de::Error, text: &str) -> (usize, Diagnostic) {
+pub fn data_diagnostic(error: &toml::de::Error, text: &str) -> Diagnostic {
     let offset = error.span().map_or(0, |s| s.start);
     let document = DeTable::parse(text).ok();
     let mut path = Vec::new();
@@ -51,13 +50,12 @@ pub fn data_diagnostic(error: &toml::de::Error, text: &str) -> (usize, Diagnosti
     if error.message().starts_with("unknown field") {
         path.pop();
     }
-    let diagnostic = Diagnostic {
+    Diagnostic {
         location: error.span().map(|s| Location::of_offset(text, s.start)),
         key: render_path(&path),
         message,
         help,
-    };
-    (offset, diagnostic)
+    }
 }
 
 /// A step of the way from the document root to a value.
@@ -207,10 +205,11 @@ fn found_words(found: &str) -> String {
     }
 }
 
-/// Serde's description of the expected type (`i64`, `a sequence`, `struct RawPopulation`).
+/// Serde's description of the expected type (`i64`, `a sequence`, `struct RawPopulation`); the
+/// raw structs read integers as i64 and plain numbers (`p`) as f64.
 fn expected_words(expected: &str) -> String {
     match expected {
-        "i64" | "u64" | "u32" | "usize" => "an integer".to_string(),
+        "i64" => "an integer".to_string(),
         "f64" => "a number".to_string(),
         "a sequence" => "an array".to_string(),
         "a map" => "a table".to_string(),

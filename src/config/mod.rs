@@ -5,10 +5,10 @@
 //! defaults, reporting every problem it finds. The format is documented in `docs/config.md`.
 
 mod de_error;
-pub mod error;
+mod error;
 mod overrides;
 mod raw;
-pub mod slice;
+mod slice;
 pub mod spec;
 mod suggest;
 pub mod units;
@@ -35,7 +35,7 @@ pub fn load(path: &Path) -> Result<NetworkSpec, ConfigError> {
 /// Parses and validates config `text`; `path` names the file in messages and in the spec's
 /// provenance.
 pub fn parse(text: &str, path: &Path) -> Result<NetworkSpec, ConfigError> {
-    let invalid = |(_, diagnostic): (usize, Diagnostic)| ConfigError::Invalid {
+    let invalid = |diagnostic: Diagnostic| ConfigError::Invalid {
         path: path.to_path_buf(),
         diagnostics: vec![diagnostic],
         omitted: 0,

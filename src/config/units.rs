@@ -2,8 +2,6 @@
 //! unit for its dimension (ms, mV, nS, pA, pF, Hz) or a string with a unit, such as `"1 s"`,
 //! `"-50 mV"` or `"0.006 uS"`.
 
-use std::fmt;
-
 /// The physical dimensions of config values, each with the unit lifsim computes in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dimension {
@@ -147,12 +145,6 @@ impl QuantityError {
                 expected.noun()
             ),
         }
-    }
-}
-
-impl fmt::Display for Dimension {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.noun())
     }
 }
 

@@ -16,11 +16,10 @@ use crate::model::StateVariable;
 use super::{grid_steps, nearest_grid_times, quoted, PopulationEntry, Problem, Table, Validator};
 
 const SPIKE_RECORDER: &str = "spike_recorder";
-
 const MULTIMETER: &str = "multimeter";
-
 const RECORD_MODELS: [&str; 2] = [SPIKE_RECORDER, MULTIMETER];
 
+/// The keys of each recorder.
 fn record_model_keys(model: &str) -> &'static [&'static str] {
     match model {
         SPIKE_RECORDER => &["model", "populations"],
