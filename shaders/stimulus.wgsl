@@ -28,11 +28,12 @@ fn target_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
     return workgroup_index(wid, nwg) * WORKGROUP_SIZE + lid;
 }
 
-fn add_conductance(i: u32, value: f32) {
+// g += count * weight, fused as on the CPU.
+fn add_conductance(i: u32, count: f32, weight: f32) {
     if (stim.receptor == 0u) {
-        g_ex[i] = g_ex[i] + value;
+        g_ex[i] = fma(count, weight, g_ex[i]);
     } else {
-        g_in[i] = g_in[i] + value;
+        g_in[i] = fma(count, weight, g_in[i]);
     }
 }
 
@@ -69,7 +70,7 @@ fn poisson(
             hi = mid;
         }
     }
-    add_conductance(i, f32(lo) * stim.weight);
+    add_conductance(i, f32(lo), stim.weight);
 }
 
 // spike_generator: the same spikes to every target. The host dispatches it only at steps with an
@@ -104,7 +105,7 @@ fn spike_train(
     }
     let e = stim.table_offset + 3u * (lo - 1u);
     if (table[e] == step.step_lo && table[e + 1u] == step.step_hi) {
-        add_conductance(stim.first + t, bitcast<f32>(table[e + 2u]));
+        add_conductance(stim.first + t, 1.0, bitcast<f32>(table[e + 2u]));
     }
 }
 

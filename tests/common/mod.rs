@@ -1,7 +1,11 @@
 //! Shared helpers of the integration tests: build specs in code and run them on every backend.
 #![allow(dead_code)]
 
+use std::sync::{Arc, OnceLock};
+
 use lifsim::backend::cpu::CpuBackend;
+use lifsim::backend::gpu::device::{gpu_required, request_context};
+use lifsim::backend::gpu::{GpuBackend, GpuContext, REQUIRE_GPU_ENV};
 use lifsim::backend::Backend;
 use lifsim::config::*;
 use lifsim::model::IafCondExpParams;
@@ -12,24 +16,50 @@ use lifsim::sim::{run_to_memory, Recording};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Cpu { threads: usize },
+    Gpu,
 }
 
 impl Kind {
     pub fn name(&self) -> String {
         match self {
             Kind::Cpu { threads } => format!("cpu/{threads}"),
+            Kind::Gpu => "gpu".to_string(),
         }
     }
 }
 
-/// CPU with one and with several threads.
+/// One GPU device for all the tests of a test binary (pipelines compile once), or `None` when
+/// there is no adapter. With `LIFSIM_REQUIRE_GPU=1` (set in CI) a missing adapter is an error.
+pub fn gpu() -> Option<Arc<GpuContext>> {
+    static CONTEXT: OnceLock<Option<Arc<GpuContext>>> = OnceLock::new();
+    CONTEXT
+        .get_or_init(|| match request_context() {
+            Ok(ctx) => Some(ctx),
+            Err(e) if gpu_required() => panic!("{REQUIRE_GPU_ENV} is set but: {e}"),
+            Err(e) => {
+                eprintln!("GPU tests skipped: {e} (set {REQUIRE_GPU_ENV}=1 to make this an error)");
+                None
+            }
+        })
+        .clone()
+}
+
+/// CPU with one and with several threads, and the GPU when there is one.
 pub fn backends() -> Vec<Kind> {
-    vec![Kind::Cpu { threads: 1 }, Kind::Cpu { threads: 3 }]
+    let mut kinds = vec![Kind::Cpu { threads: 1 }, Kind::Cpu { threads: 3 }];
+    if gpu().is_some() {
+        kinds.push(Kind::Gpu);
+    }
+    kinds
 }
 
 pub fn make_backend(network: &Network, kind: Kind) -> Box<dyn Backend + '_> {
     match kind {
         Kind::Cpu { threads } => Box::new(CpuBackend::new(network, threads)),
+        Kind::Gpu => Box::new(
+            GpuBackend::new(network, gpu().expect("GPU backend asked for without a GPU"))
+                .expect("GPU backend creation failed"),
+        ),
     }
 }
 

@@ -26,8 +26,9 @@ pub fn poisson(
     }
     for neuron in intersect(targets, owned) {
         let u = rng.words(input.stream, neuron, step)[0];
-        let count = input.count(u);
-        g[(neuron - owned.start) as usize] += count as f32 * input.weight_ns;
+        let count = input.count(u) as f32;
+        let g = &mut g[(neuron - owned.start) as usize];
+        *g = count.mul_add(input.weight_ns, *g);
     }
 }
 

@@ -4,7 +4,7 @@
 use std::num::NonZeroU64;
 
 use super::layout::{
-    PopulationParams, ProbeParams, ProjectionParams, RunParams, StepParams, StimulusParams,
+    Control, PopulationParams, ProbeParams, ProjectionParams, RunParams, StepParams, StimulusParams,
 };
 
 pub const COMMON: &str = include_str!("../../../shaders/common.wgsl");
@@ -71,13 +71,17 @@ fn uniform(binding: u32, min_size: Option<NonZeroU64>, dynamic: bool) -> wgpu::B
 }
 
 fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+    storage_sized(binding, read_only, NonZeroU64::new(4))
+}
+
+fn storage_sized(binding: u32, read_only: bool, min_size: Option<NonZeroU64>) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::COMPUTE,
         ty: wgpu::BindingType::Buffer {
             ty: wgpu::BufferBindingType::Storage { read_only },
             has_dynamic_offset: false,
-            min_binding_size: NonZeroU64::new(4),
+            min_binding_size: min_size,
         },
         count: None,
     }
@@ -101,7 +105,7 @@ impl Layouts {
                 // RunParams.
                 uniform(0, size_of::<RunParams>(), false),
                 // Control: next step, halt flag, record count, faults.
-                storage(1, false),
+                storage_sized(1, false, size_of::<Control>()),
                 // v_m, g_ex, g_in, refractory, i_stim: neuron state by global index.
                 storage(2, false),
                 storage(3, false),
