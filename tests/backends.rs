@@ -24,7 +24,12 @@ fn same_spikes_everywhere(name: &str, network: &Network) -> Recording {
             kind.name(),
             kinds[0].name()
         );
-        assert_eq!(spike_pairs(&rec), spike_pairs(&reference), "{name}: spikes on {} differ", kind.name());
+        assert_eq!(
+            spike_pairs(&rec),
+            spike_pairs(&reference),
+            "{name}: spikes on {} differ",
+            kind.name()
+        );
     }
     reference
 }
@@ -34,9 +39,20 @@ fn same_spikes_everywhere(name: &str, network: &Network) -> Recording {
 fn chain(layers: usize, width: u32, input_times: Vec<f64>) -> NetworkSpec {
     let mut s = spec(0.1, 60.0);
     for l in 0..layers {
-        s.populations.push(population(&format!("L{l}"), width, IafCondExpParams::default()));
+        s.populations.push(population(
+            &format!("L{l}"),
+            width,
+            IafCondExpParams::default(),
+        ));
         if l > 0 {
-            s.projections.push(projection(l - 1, l, Receptor::Excitatory, 1000.0, 1.0, ConnectionRule::OneToOne));
+            s.projections.push(projection(
+                l - 1,
+                l,
+                Receptor::Excitatory,
+                1000.0,
+                1.0,
+                ConnectionRule::OneToOne,
+            ));
         }
     }
     s.stimuli.push(stimulus(
@@ -57,16 +73,26 @@ fn chain_of_single_neurons_relays_every_spike_with_a_fixed_latency() {
     let network = build(&chain(6, 1, vec![5.0, 20.0, 35.0]));
     let rec = same_spikes_everywhere("chain", &network);
     let first = spike_times(&network, &rec, 0);
-    assert_eq!(first.len(), 3, "the input neuron fires once per input spike");
+    assert_eq!(
+        first.len(),
+        3,
+        "the input neuron fires once per input spike"
+    );
     // Each link adds the same latency: delay plus the time to reach threshold.
     let latency = spike_times(&network, &rec, 1)[0] - first[0];
     assert!(latency > 1.0 && latency < 2.0, "latency {latency}");
     for layer in 0..6u32 {
         let times = spike_times(&network, &rec, layer);
-        let expected: Vec<f64> = first.iter().map(|t| t + f64::from(layer) * latency).collect();
+        let expected: Vec<f64> = first
+            .iter()
+            .map(|t| t + f64::from(layer) * latency)
+            .collect();
         assert_eq!(times.len(), 3, "layer {layer}");
         for (t, e) in times.iter().zip(&expected) {
-            assert!((t - e).abs() < 1e-9, "layer {layer}: {times:?} != {expected:?}");
+            assert!(
+                (t - e).abs() < 1e-9,
+                "layer {layer}: {times:?} != {expected:?}"
+            );
         }
     }
 }
@@ -90,7 +116,8 @@ fn spike_generator_fan_out_equals_the_single_neuron_response() {
     // Isolated spikes that only raise V_m, then a burst that makes it fire.
     let times = vec![10.0, 20.0, 30.0, 31.0, 32.0, 33.0, 34.0, 45.0];
     let mut fan = spec(0.1, 60.0);
-    fan.populations.push(population("out", 500, IafCondExpParams::default()));
+    fan.populations
+        .push(population("out", 500, IafCondExpParams::default()));
     fan.stimuli.push(stimulus(
         0,
         0..500,
@@ -105,13 +132,22 @@ fn spike_generator_fan_out_equals_the_single_neuron_response() {
     single.populations[0].n = 1;
     single.stimuli[0].target.neurons = 0..1;
     let one = simulate(&build(&single), Kind::Cpu { threads: 1 });
-    assert!(!one.spikes.is_empty(), "the burst must make the neuron fire");
+    assert!(
+        !one.spikes.is_empty(),
+        "the burst must make the neuron fire"
+    );
     let network = build(&fan);
     let rec = same_spikes_everywhere("fan-out", &network);
     for i in 0..500 {
-        assert_eq!(spike_times(&network, &rec, i), spike_times(&network, &rec, 0));
+        assert_eq!(
+            spike_times(&network, &rec, i),
+            spike_times(&network, &rec, 0)
+        );
     }
-    assert_eq!(spike_times(&network, &rec, 0), spike_times(&build(&single), &one, 0));
+    assert_eq!(
+        spike_times(&network, &rec, 0),
+        spike_times(&build(&single), &one, 0)
+    );
 }
 
 /// 300 Poisson-driven input neurons project onto 400 outputs (fixed in-degree 30, mixed
@@ -126,14 +162,37 @@ fn feed_forward() -> NetworkSpec {
         ..IafCondExpParams::default()
     };
     let mut input = population("input", 300, params);
-    input.v_m = Distribution::Uniform { low: -70.0, high: -56.0 };
+    input.v_m = Distribution::Uniform {
+        low: -70.0,
+        high: -56.0,
+    };
     s.populations.push(input);
     s.populations.push(population("output", 400, params));
-    let mut ex = projection(0, 1, Receptor::Excitatory, 3.0, 0.5, ConnectionRule::FixedIndegree(30));
-    ex.weight_ns = Distribution::Uniform { low: 1.0, high: 6.0 };
-    ex.delay_ms = Distribution::Uniform { low: 0.1, high: 3.0 };
+    let mut ex = projection(
+        0,
+        1,
+        Receptor::Excitatory,
+        3.0,
+        0.5,
+        ConnectionRule::FixedIndegree(30),
+    );
+    ex.weight_ns = Distribution::Uniform {
+        low: 1.0,
+        high: 6.0,
+    };
+    ex.delay_ms = Distribution::Uniform {
+        low: 0.1,
+        high: 3.0,
+    };
     s.projections.push(ex);
-    s.projections.push(projection(0, 1, Receptor::Inhibitory, 2.0, 0.8, ConnectionRule::PairwiseBernoulli(0.05)));
+    s.projections.push(projection(
+        0,
+        1,
+        Receptor::Inhibitory,
+        2.0,
+        0.8,
+        ConnectionRule::PairwiseBernoulli(0.05),
+    ));
     s.stimuli.push(stimulus(
         0,
         0..300,
@@ -156,7 +215,8 @@ fn feed_forward() -> NetworkSpec {
             delay_ms: 0.1,
         },
     ));
-    s.recorders.push(multimeter(1, (0..400).step_by(7).collect()));
+    s.recorders
+        .push(multimeter(1, (0..400).step_by(7).collect()));
     s
 }
 
@@ -166,16 +226,30 @@ fn poisson_driven_feed_forward_network_agrees_on_every_backend() {
     assert_eq!(network.n_steps, 1000);
     let kinds = backends();
     let reference = simulate(&network, kinds[0]);
-    assert!(reference.spikes.len() > 1000, "the network must be active: {} spikes", reference.spikes.len());
+    assert!(
+        reference.spikes.len() > 1000,
+        "the network must be active: {} spikes",
+        reference.spikes.len()
+    );
     let mut ref_backend = make_backend(&network, kinds[0]);
     lifsim::sim::run_to_memory(&network, ref_backend.as_mut()).unwrap();
     let ref_state = ref_backend.neuron_state().unwrap();
     for &kind in &kinds[1..] {
         let mut backend = make_backend(&network, kind);
         let rec = lifsim::sim::run_to_memory(&network, backend.as_mut()).unwrap();
-        assert_eq!(spike_pairs(&rec), spike_pairs(&reference), "spikes on {}", kind.name());
+        assert_eq!(
+            spike_pairs(&rec),
+            spike_pairs(&reference),
+            "spikes on {}",
+            kind.name()
+        );
         let state = backend.neuron_state().unwrap();
-        let worst = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        let worst = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max)
+        };
         let dv = worst(&state.v_m, &ref_state.v_m);
         eprintln!("{}: max |dV_m| {dv:e} mV", kind.name());
         assert!(dv <= 1e-4, "V_m on {} differs by {dv} mV", kind.name());
@@ -211,7 +285,9 @@ fn every_neuron_spiking_every_step_loses_no_spike() {
     };
     let mut s = spec(0.1, 30.0);
     s.populations.push(population("busy", 70_000, params));
-    s.recorders.push(RecorderSpec::Spikes { populations: vec![0] });
+    s.recorders.push(RecorderSpec::Spikes {
+        populations: vec![0],
+    });
     let network = build(&s);
     let rec = same_spikes_everywhere("every step", &network);
     assert_eq!(rec.spikes.len(), 70_000 * 300);
@@ -222,10 +298,21 @@ fn synapses_beyond_one_binding_are_split_and_delivered() {
     // 36,000 x 1,000 = 36 M synapses: 144 MB of targets, over lavapipe's 128 MiB per binding.
     let mut s = spec(0.1, 3.0);
     let mut src = population("src", 36_000, IafCondExpParams::default());
-    src.v_m = Distribution::Uniform { low: -70.0, high: -54.0 };
+    src.v_m = Distribution::Uniform {
+        low: -70.0,
+        high: -54.0,
+    };
     s.populations.push(src);
-    s.populations.push(population("dst", 2_000, IafCondExpParams::default()));
-    s.projections.push(projection(0, 1, Receptor::Excitatory, 0.05, 0.1, ConnectionRule::FixedOutdegree(1_000)));
+    s.populations
+        .push(population("dst", 2_000, IafCondExpParams::default()));
+    s.projections.push(projection(
+        0,
+        1,
+        Receptor::Excitatory,
+        0.05,
+        0.1,
+        ConnectionRule::FixedOutdegree(1_000),
+    ));
     s.stimuli.push(stimulus(
         0,
         0..36_000,
@@ -240,14 +327,22 @@ fn synapses_beyond_one_binding_are_split_and_delivered() {
     assert_eq!(network.n_synapses(), 36_000_000);
     let kinds = backends();
     let reference = simulate(&network, kinds[0]);
-    assert!(reference.spikes.iter().any(|sp| sp.neuron < 36_000), "sources must fire");
+    assert!(
+        reference.spikes.iter().any(|sp| sp.neuron < 36_000),
+        "sources must fire"
+    );
     let mut cpu = make_backend(&network, kinds[0]);
     lifsim::sim::run_to_memory(&network, cpu.as_mut()).unwrap();
     let cpu_state = cpu.neuron_state().unwrap();
     for &kind in &kinds[1..] {
         let mut backend = make_backend(&network, kind);
         let rec = lifsim::sim::run_to_memory(&network, backend.as_mut()).unwrap();
-        assert_eq!(spike_pairs(&rec), spike_pairs(&reference), "{}", kind.name());
+        assert_eq!(
+            spike_pairs(&rec),
+            spike_pairs(&reference),
+            "{}",
+            kind.name()
+        );
         // The conductances of the targets carry every delivered synapse.
         let state = backend.neuron_state().unwrap();
         let dst = 36_000..38_000;
@@ -256,6 +351,10 @@ fn synapses_beyond_one_binding_are_split_and_delivered() {
             .zip(&cpu_state.g_ex[dst])
             .map(|(a, b)| (a - b).abs())
             .fold(0f32, f32::max);
-        assert!(worst <= 1e-4, "{}: g_ex of the targets differs by {worst}", kind.name());
+        assert!(
+            worst <= 1e-4,
+            "{}: g_ex of the targets differs by {worst}",
+            kind.name()
+        );
     }
 }

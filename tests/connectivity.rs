@@ -120,8 +120,8 @@ fn fixed_outdegree_gives_every_source_exactly_k_targets() {
             .iter()
             .all(|&d| d == 30));
         let p = pairs(&net);
-        assert_eq!(has_autapse(&p) && !autapses, false);
-        assert_eq!(has_multapse(&p) && !multapses, false);
+        assert!(autapses || !has_autapse(&p));
+        assert!(multapses || !has_multapse(&p));
     }
 }
 

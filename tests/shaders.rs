@@ -8,9 +8,17 @@ fn module(name: &str) -> naga::Module {
     let source = kernel_source(name);
     let module = naga::front::wgsl::parse_str(&source)
         .unwrap_or_else(|e| panic!("{name}.wgsl does not parse:\n{}", e.emit_to_string(&source)));
-    naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{name}.wgsl does not validate:\n{}", e.emit_to_string(&source)));
+    naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::empty(),
+    )
+    .validate(&module)
+    .unwrap_or_else(|e| {
+        panic!(
+            "{name}.wgsl does not validate:\n{}",
+            e.emit_to_string(&source)
+        )
+    });
     module
 }
 
@@ -27,16 +35,23 @@ fn shared_structs_match_their_rust_twins() {
     for (name, _) in KERNELS {
         let m = module(name);
         for (_, ty) in m.types.iter() {
-            let (Some(type_name), naga::TypeInner::Struct { span, .. }) = (&ty.name, &ty.inner) else {
+            let (Some(type_name), naga::TypeInner::Struct { span, .. }) = (&ty.name, &ty.inner)
+            else {
                 continue;
             };
             if let Some((_, size)) = struct_sizes().iter().find(|(n, _)| n == type_name) {
-                assert_eq!(*span as usize, *size, "struct {type_name} in {name}.wgsl: WGSL size vs Rust size");
+                assert_eq!(
+                    *span as usize, *size,
+                    "struct {type_name} in {name}.wgsl: WGSL size vs Rust size"
+                );
                 checked.push(type_name.clone());
             }
         }
     }
     for (name, _) in struct_sizes() {
-        assert!(checked.iter().any(|c| c == name), "struct {name} not found in any shader");
+        assert!(
+            checked.iter().any(|c| c == name),
+            "struct {name} not found in any shader"
+        );
     }
 }

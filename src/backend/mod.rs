@@ -103,19 +103,49 @@ pub struct Selected<'n> {
     pub reason: String,
 }
 
-/// Create the backend `choice` asks for.
+/// Create the backend `choice` asks for. `auto` takes a hardware GPU when there is one and the
+/// network fits it; a software adapter (lavapipe, WARP) is slower than the CPU backend, so `auto`
+/// leaves it alone (`gpu` uses it).
 pub fn create(
     network: &Network,
     choice: BackendChoice,
     threads: usize,
 ) -> Result<Selected<'_>, BackendError> {
+    let cpu = |reason: String| Selected {
+        backend: Box::new(cpu::CpuBackend::new(network, threads)),
+        reason,
+    };
     match choice {
-        BackendChoice::Cpu => Ok(Selected {
-            backend: Box::new(cpu::CpuBackend::new(network, threads)),
-            reason: "asked for".to_string(),
-        }),
-        BackendChoice::Auto | BackendChoice::Gpu => Err(BackendError::Gpu(
-            "the GPU backend is not part of this build yet; use --backend cpu".to_string(),
-        )),
+        BackendChoice::Cpu => Ok(cpu("asked for".to_string())),
+        BackendChoice::Gpu => {
+            let ctx = gpu::device::request_context().map_err(gpu::GpuError::from)?;
+            Ok(Selected {
+                backend: Box::new(gpu::GpuBackend::new(network, ctx)?),
+                reason: "asked for".to_string(),
+            })
+        }
+        BackendChoice::Auto => {
+            let Some(best) = gpu::device::best_adapter() else {
+                return Ok(cpu("auto: no GPU adapter found".to_string()));
+            };
+            let name = gpu::device::describe(&best);
+            if best.is_software() {
+                return Ok(cpu(format!(
+                    "auto: the only GPU adapter, {name}, runs shaders on the CPU and is slower than the CPU backend; --backend gpu uses it anyway"
+                )));
+            }
+            let attempt = gpu::device::request_context()
+                .map_err(gpu::GpuError::from)
+                .and_then(|ctx| gpu::GpuBackend::new(network, ctx));
+            match attempt {
+                Ok(backend) => Ok(Selected {
+                    backend: Box::new(backend),
+                    reason: format!("auto: GPU adapter {name}"),
+                }),
+                Err(e) => Ok(cpu(format!(
+                    "auto: the GPU cannot run this network ({e}); using the CPU"
+                ))),
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@ mod format;
 mod run;
 mod validate;
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -67,7 +67,7 @@ impl SimulationOverrides {
 
 /// Load a config and apply command-line overrides.
 fn load_config(
-    path: &PathBuf,
+    path: &Path,
     overrides: &SimulationOverrides,
 ) -> anyhow::Result<lifsim::config::NetworkSpec> {
     let mut spec = lifsim::config::load(path)?;

@@ -72,7 +72,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         format::duration(t0.elapsed())
     );
     let selected = lifsim::backend::create(&network, spec.simulation.backend, threads)?;
-    println!("backend: {} ({})", selected.backend.description(), selected.reason);
+    println!(
+        "backend: {} ({})",
+        selected.backend.description(),
+        selected.reason
+    );
     let mut backend = selected.backend;
 
     let info = RunInfo {
@@ -96,7 +100,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
 
     let bar = progress_bar(args.quiet, network.n_steps);
-    let result = sim::run(&network, backend.as_mut(), &mut sink, &stop, |p| update_bar(&bar, p));
+    let result = sim::run(&network, backend.as_mut(), &mut sink, &stop, |p| {
+        update_bar(&bar, p)
+    });
     bar.finish_and_clear();
     let Output(writer) = sink;
     let summary = match result {
@@ -170,8 +176,15 @@ fn print_summary(network: &lifsim::network::Network, summary: &RunSummary) {
         summary.real_time_factor(network.dt_ms)
     );
     println!();
-    println!("{:<16} {:>12} {:>12} {:>10}", "population", "neurons", "spikes", "rate [Hz]");
-    for (pop, &spikes) in network.populations.iter().zip(&summary.spikes_per_population) {
+    println!(
+        "{:<16} {:>12} {:>12} {:>10}",
+        "population", "neurons", "spikes", "rate [Hz]"
+    );
+    for (pop, &spikes) in network
+        .populations
+        .iter()
+        .zip(&summary.spikes_per_population)
+    {
         let rate = if t_ms > 0.0 {
             spikes as f64 / f64::from(pop.n) / (t_ms * 1e-3)
         } else {

@@ -106,11 +106,12 @@ impl Allocator<'_> {
             contents
         };
         self.bytes += contents.len() as u64;
-        self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents,
-            usage,
-        })
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage,
+            })
     }
 
     fn zeroed(&mut self, label: &str, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
@@ -152,7 +153,9 @@ fn bind_group(
 
 /// Check that a buffer of `bytes` fits one binding.
 fn check_binding(what: &str, bytes: u64, limits: &wgpu::Limits) -> Result<(), GpuError> {
-    let limit = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+    let limit = limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size);
     if bytes > limit {
         return Err(GpuError::TooLarge {
             what: what.to_string(),
@@ -207,14 +210,19 @@ impl Resources {
             STEP_PARAMS_STRIDE * u64::from(max_submission_steps),
             UNIFORM | COPY_DST,
         );
-        let step_bind_group = bind_group(device, "step", &layouts.step, &[wgpu::BindGroupEntry {
-            binding: 0,
-            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: &step_params,
-                offset: 0,
-                size: NonZeroU64::new(std::mem::size_of::<StepParams>() as u64),
-            }),
-        }]);
+        let step_bind_group = bind_group(
+            device,
+            "step",
+            &layouts.step,
+            &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &step_params,
+                    offset: 0,
+                    size: NonZeroU64::new(std::mem::size_of::<StepParams>() as u64),
+                }),
+            }],
+        );
 
         // Group 1: state.
         let init = &network.initial_state;
@@ -231,37 +239,58 @@ impl Resources {
         let v_m = alloc.init("v_m", bytemuck::cast_slice(&init.v_m), state_usage);
         let g_ex = alloc.init("g_ex", bytemuck::cast_slice(&init.g_ex), state_usage);
         let g_in = alloc.init("g_in", bytemuck::cast_slice(&init.g_in), state_usage);
-        let refractory = alloc.init("refractory", bytemuck::cast_slice(&init.refractory), state_usage);
+        let refractory = alloc.init(
+            "refractory",
+            bytemuck::cast_slice(&init.refractory),
+            state_usage,
+        );
         let i_stim = alloc.init("i_stim", bytemuck::cast_slice(&init.i_stim), state_usage);
         let ring_ex = alloc.zeroed("ring_ex", 4 * n * slots, STORAGE);
         let ring_in = alloc.zeroed("ring_in", 4 * n * slots, STORAGE);
         let spikes = alloc.zeroed("spikes", 4 * n, STORAGE);
-        let spike_counts = alloc.zeroed("spike counts", 4 * network.populations.len() as u64, STORAGE);
+        let spike_counts = alloc.zeroed(
+            "spike counts",
+            4 * network.populations.len() as u64,
+            STORAGE,
+        );
         let recorded = alloc.zeroed("recorded", 4 * record_capacity, STORAGE | COPY_SRC);
-        let step_ends = alloc.zeroed("step ends", 4 * u64::from(max_submission_steps), STORAGE | COPY_SRC);
-        let state_bind_group = bind_group(device, "state", &layouts.state, &[
-            entry(0, &run_buffer),
-            entry(1, &control),
-            entry(2, &v_m),
-            entry(3, &g_ex),
-            entry(4, &g_in),
-            entry(5, &refractory),
-            entry(6, &i_stim),
-            entry(7, &ring_ex),
-            entry(8, &ring_in),
-            entry(9, &spikes),
-            entry(10, &spike_counts),
-            entry(11, &recorded),
-            entry(12, &step_ends),
-        ]);
+        let step_ends = alloc.zeroed(
+            "step ends",
+            4 * u64::from(max_submission_steps),
+            STORAGE | COPY_SRC,
+        );
+        let state_bind_group = bind_group(
+            device,
+            "state",
+            &layouts.state,
+            &[
+                entry(0, &run_buffer),
+                entry(1, &control),
+                entry(2, &v_m),
+                entry(3, &g_ex),
+                entry(4, &g_in),
+                entry(5, &refractory),
+                entry(6, &i_stim),
+                entry(7, &ring_ex),
+                entry(8, &ring_in),
+                entry(9, &spikes),
+                entry(10, &spike_counts),
+                entry(11, &recorded),
+                entry(12, &step_ends),
+            ],
+        );
 
         let dispatch_args = alloc.zeroed(
             "dispatch args",
             12 * network.populations.len() as u64,
             STORAGE | wgpu::BufferUsages::INDIRECT,
         );
-        let dispatch_args_bind_group =
-            bind_group(device, "dispatch args", &layouts.dispatch_args, &[entry(5, &dispatch_args)]);
+        let dispatch_args_bind_group = bind_group(
+            device,
+            "dispatch args",
+            &layouts.dispatch_args,
+            &[entry(5, &dispatch_args)],
+        );
 
         let inv_scale = [
             network.fixed_point.inv_scale(Receptor::Excitatory),
@@ -285,7 +314,12 @@ impl Resources {
                 };
                 let buffer = alloc.init(&p.name, bytemuck::bytes_of(&params), UNIFORM);
                 Dispatch {
-                    bind_group: bind_group(device, &p.name, &layouts.population, &[entry(0, &buffer)]),
+                    bind_group: bind_group(
+                        device,
+                        &p.name,
+                        &layouts.population,
+                        &[entry(0, &buffer)],
+                    ),
                     threads: p.n,
                 }
             })
@@ -403,7 +437,11 @@ fn stimulus_resources(
                     c.changes.len() as u32,
                 ]);
                 for &(step, amplitude) in &c.changes {
-                    current_changes.extend_from_slice(&[step as u32, (step >> 32) as u32, amplitude.to_bits()]);
+                    current_changes.extend_from_slice(&[
+                        step as u32,
+                        (step >> 32) as u32,
+                        amplitude.to_bits(),
+                    ]);
                 }
             }
         }
@@ -419,7 +457,12 @@ fn stimulus_resources(
     let make = |alloc: &mut Allocator<'_>, label: &str, p: &StimulusParams| {
         let buffer = alloc.init(label, bytemuck::bytes_of(p), UNIFORM);
         Dispatch {
-            bind_group: bind_group(device, label, &layouts.stimulus, &[entry(0, &buffer), entry(1, &table_buffer)]),
+            bind_group: bind_group(
+                device,
+                label,
+                &layouts.stimulus,
+                &[entry(0, &buffer), entry(1, &table_buffer)],
+            ),
             threads: p.n,
         }
     };
@@ -429,11 +472,19 @@ fn stimulus_resources(
         match &stim.input {
             StimulusInput::Poisson(p) => stimuli.push(StimulusDispatch::Poisson {
                 due: p.first_due_step..p.end_due_step,
-                dispatch: make(alloc, &stim.name, params_iter.next().expect("params per stimulus")),
+                dispatch: make(
+                    alloc,
+                    &stim.name,
+                    params_iter.next().expect("params per stimulus"),
+                ),
             }),
             StimulusInput::Spikes(s) => stimuli.push(StimulusDispatch::Spikes {
                 steps: s.events.iter().map(|e| e.0).collect(),
-                dispatch: make(alloc, &stim.name, params_iter.next().expect("params per stimulus")),
+                dispatch: make(
+                    alloc,
+                    &stim.name,
+                    params_iter.next().expect("params per stimulus"),
+                ),
             }),
             StimulusInput::Current(_) => {}
         }
@@ -493,11 +544,16 @@ fn probe_resources(
                 pad1: 0,
             };
             let buffer = alloc.init("probe", bytemuck::bytes_of(&params), UNIFORM | COPY_DST);
-            let bind_group = bind_group(device, "probe", &layouts.probe, &[
-                entry(0, &buffer),
-                entry(1, &neurons_buffer),
-                entry(2, &samples),
-            ]);
+            let bind_group = bind_group(
+                device,
+                "probe",
+                &layouts.probe,
+                &[
+                    entry(0, &buffer),
+                    entry(1, &neurons_buffer),
+                    entry(2, &samples),
+                ],
+            );
             ProbeBuffers {
                 params: buffer,
                 dispatch: Dispatch {
@@ -520,7 +576,9 @@ fn projection_resources(
     limits: &wgpu::Limits,
     network: &Network,
 ) -> Result<Vec<ProjectionChunk>, GpuError> {
-    let binding_limit = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+    let binding_limit = limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size);
     let placeholder = alloc.zeroed("no per-synapse values", 4, STORAGE);
     let mut chunks = Vec::new();
     for proj in &network.projections {
@@ -529,10 +587,27 @@ fn projection_resources(
             continue;
         }
         let offsets: Vec<u32> = csr.row_offsets.iter().map(|&o| o as u32).collect();
-        check_binding(&format!("row offsets of projection `{}`", proj.name), 4 * offsets.len() as u64, limits)?;
-        let offsets_buffer = alloc.init(&format!("{} row offsets", proj.name), bytemuck::cast_slice(&offsets), STORAGE);
+        check_binding(
+            &format!("row offsets of projection `{}`", proj.name),
+            4 * offsets.len() as u64,
+            limits,
+        )?;
+        let offsets_buffer = alloc.init(
+            &format!("{} row offsets", proj.name),
+            bytemuck::cast_slice(&offsets),
+            STORAGE,
+        );
         for rows in chunk_rows(proj, binding_limit / 4)? {
-            chunks.push(projection_chunk(device, alloc, layouts, network, proj, rows, &offsets_buffer, &placeholder));
+            chunks.push(projection_chunk(
+                device,
+                alloc,
+                layouts,
+                network,
+                proj,
+                rows,
+                &offsets_buffer,
+                &placeholder,
+            ));
         }
     }
     Ok(chunks)
@@ -546,7 +621,8 @@ fn chunk_rows(proj: &Projection, max_synapses: u64) -> Result<Vec<Range<usize>>,
     while start < csr.n_rows() {
         let base = csr.row_offsets[start];
         // The last row whose end stays within the budget.
-        let end = csr.row_offsets[start + 1..].partition_point(|&o| o - base <= max_synapses) + start;
+        let end =
+            csr.row_offsets[start + 1..].partition_point(|&o| o - base <= max_synapses) + start;
         if end == start {
             return Err(GpuError::TooLarge {
                 what: format!("row {start} of projection `{}`", proj.name),
@@ -574,10 +650,17 @@ fn projection_chunk(
     let csr = &proj.synapses;
     let synapses = csr.row_offsets[rows.start] as usize..csr.row_offsets[rows.end] as usize;
     let label = format!("{} rows {}..{}", proj.name, rows.start, rows.end);
-    let targets = alloc.init(&label, bytemuck::cast_slice(&csr.targets[synapses.clone()]), STORAGE);
+    let targets = alloc.init(
+        &label,
+        bytemuck::cast_slice(&csr.targets[synapses.clone()]),
+        STORAGE,
+    );
     let (weight, weights) = match &csr.weights {
         PerSynapse::Constant(w) => (*w, None),
-        PerSynapse::Each(ws) => (0, Some(alloc.init(&label, bytemuck::cast_slice(&ws[synapses.clone()]), STORAGE))),
+        PerSynapse::Each(ws) => (
+            0,
+            Some(alloc.init(&label, bytemuck::cast_slice(&ws[synapses.clone()]), STORAGE)),
+        ),
     };
     let (delay, delays) = match &csr.delays {
         PerSynapse::Constant(d) => (u32::from(*d), None),
@@ -586,7 +669,10 @@ fn projection_chunk(
                 .chunks(2)
                 .map(|pair| u32::from(pair[0]) | pair.get(1).map_or(0, |&d| u32::from(d) << 16))
                 .collect();
-            (0, Some(alloc.init(&label, bytemuck::cast_slice(&packed), STORAGE)))
+            (
+                0,
+                Some(alloc.init(&label, bytemuck::cast_slice(&packed), STORAGE)),
+            )
         }
     };
     let params = ProjectionParams {
@@ -604,13 +690,18 @@ fn projection_chunk(
         pad0: 0,
     };
     let params_buffer = alloc.init(&label, bytemuck::bytes_of(&params), UNIFORM);
-    let bind_group = bind_group(device, &label, &layouts.projection, &[
-        entry(0, &params_buffer),
-        entry(1, offsets),
-        entry(2, &targets),
-        entry(3, weights.as_ref().unwrap_or(placeholder)),
-        entry(4, delays.as_ref().unwrap_or(placeholder)),
-    ]);
+    let bind_group = bind_group(
+        device,
+        &label,
+        &layouts.projection,
+        &[
+            entry(0, &params_buffer),
+            entry(1, offsets),
+            entry(2, &targets),
+            entry(3, weights.as_ref().unwrap_or(placeholder)),
+            entry(4, delays.as_ref().unwrap_or(placeholder)),
+        ],
+    );
     ProjectionChunk {
         source_population: proj.source as u32,
         bind_group,

@@ -1,7 +1,9 @@
 //! Getting a device: adapter discovery, limits and optional features. Kept apart from the work
 //! done with a device so that tests and tools can hand in their own (`GpuContext`).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use super::pipelines::Pipelines;
 
 /// Environment variable that turns "no GPU adapter" from a skip into an error (tests, CI).
 pub const REQUIRE_GPU_ENV: &str = "LIFSIM_REQUIRE_GPU";
@@ -53,6 +55,8 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     pub summary: AdapterSummary,
     pub optional: OptionalFeatures,
+    /// Compiled on first use (see `GpuBackend::new`).
+    pub(super) pipelines: OnceLock<Arc<Pipelines>>,
 }
 
 impl GpuContext {
@@ -141,5 +145,6 @@ pub fn request_context() -> Result<Arc<GpuContext>, DeviceError> {
         queue,
         summary,
         optional,
+        pipelines: OnceLock::new(),
     }))
 }

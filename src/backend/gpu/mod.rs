@@ -14,7 +14,7 @@ pub mod layout;
 pub mod pipelines;
 
 use std::collections::VecDeque;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use crate::model::StateVariable;
 use crate::network::{Network, NeuronState};
@@ -33,7 +33,11 @@ pub enum GpuError {
         "the network does not fit this GPU: {what} needs {bytes} bytes, more than the {limit} \
          bytes one buffer binding may hold on this adapter; use --backend cpu or a smaller network"
     )]
-    TooLarge { what: String, bytes: u64, limit: u64 },
+    TooLarge {
+        what: String,
+        bytes: u64,
+        limit: u64,
+    },
     #[error("the GPU reported an error while {context}: {message}")]
     Wgpu { context: String, message: String },
     #[error("reading results back from the GPU failed: {0}")]
@@ -46,14 +50,9 @@ impl From<GpuError> for BackendError {
     }
 }
 
-/// Compiled pipelines of a device, made once per device.
-static PIPELINE_CACHE: OnceLock<std::sync::Mutex<Vec<(usize, Arc<Pipelines>)>>> = OnceLock::new();
-
+/// The compiled pipelines of a device: made on first use, then shared by every backend on it.
 fn pipelines_for(ctx: &GpuContext) -> Result<Arc<Pipelines>, GpuError> {
-    let key = ctx as *const GpuContext as usize;
-    let cache = PIPELINE_CACHE.get_or_init(Default::default);
-    let mut cache = cache.lock().expect("pipeline cache lock");
-    if let Some((_, p)) = cache.iter().find(|(k, _)| *k == key) {
+    if let Some(p) = ctx.pipelines.get() {
         return Ok(Arc::clone(p));
     }
     let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -64,8 +63,7 @@ fn pipelines_for(ctx: &GpuContext) -> Result<Arc<Pipelines>, GpuError> {
             message: e.to_string(),
         });
     }
-    cache.push((key, Arc::clone(&pipelines)));
-    Ok(pipelines)
+    Ok(Arc::clone(ctx.pipelines.get_or_init(|| pipelines)))
 }
 
 /// A submission on its way.
@@ -156,7 +154,8 @@ impl<'n> GpuBackend<'n> {
                 batch_step: b as u32,
             };
             let at = (b * STEP_PARAMS_STRIDE) as usize;
-            step_bytes[at..at + std::mem::size_of::<StepParams>()].copy_from_slice(bytemuck::bytes_of(&params));
+            step_bytes[at..at + std::mem::size_of::<StepParams>()]
+                .copy_from_slice(bytemuck::bytes_of(&params));
         }
         let queue = &self.ctx.queue;
         queue.write_buffer(&res.step_params, 0, &step_bytes);
@@ -173,7 +172,11 @@ impl<'n> GpuBackend<'n> {
                 pad1: 0,
             };
             // Only first_batch_step changes: write that word alone.
-            queue.write_buffer(&probe.params, 16, bytemuck::bytes_of(&params.first_batch_step));
+            queue.write_buffer(
+                &probe.params,
+                16,
+                bytemuck::bytes_of(&params.first_batch_step),
+            );
         }
         let reset = Control {
             fault_neuron: NO_FAULT,
@@ -185,9 +188,12 @@ impl<'n> GpuBackend<'n> {
             &bytemuck::bytes_of(&reset)[CONTROL_RESET_OFFSET as usize..],
         );
 
-        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("steps"),
-        });
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("steps"),
+            });
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("steps"),
@@ -211,7 +217,9 @@ impl<'n> GpuBackend<'n> {
                             pass.set_bind_group(2, &dispatch.bind_group, &[]);
                             dispatch_threads(&mut pass, dispatch.threads);
                         }
-                        StimulusDispatch::Spikes { steps, dispatch } if steps.binary_search(&k).is_ok() => {
+                        StimulusDispatch::Spikes { steps, dispatch }
+                            if steps.binary_search(&k).is_ok() =>
+                        {
                             pass.set_pipeline(&p.spike_train);
                             pass.set_bind_group(2, &dispatch.bind_group, &[]);
                             dispatch_threads(&mut pass, dispatch.threads);
@@ -242,7 +250,10 @@ impl<'n> GpuBackend<'n> {
                     pass.set_pipeline(&p.propagate);
                     for chunk in &res.chunks {
                         pass.set_bind_group(2, &chunk.bind_group, &[]);
-                        pass.dispatch_workgroups_indirect(&res.dispatch_args, 12 * u64::from(chunk.source_population));
+                        pass.dispatch_workgroups_indirect(
+                            &res.dispatch_args,
+                            12 * u64::from(chunk.source_population),
+                        );
                     }
                 }
                 pass.set_pipeline(&p.step_end);
@@ -251,8 +262,20 @@ impl<'n> GpuBackend<'n> {
         }
         let l = res.staging_layout;
         let dst = &self.staging[staging];
-        encoder.copy_buffer_to_buffer(&res.control, 0, dst, l.control, std::mem::size_of::<Control>() as u64);
-        encoder.copy_buffer_to_buffer(&res.step_ends, 0, dst, l.step_ends, l.recorded - l.step_ends);
+        encoder.copy_buffer_to_buffer(
+            &res.control,
+            0,
+            dst,
+            l.control,
+            std::mem::size_of::<Control>() as u64,
+        );
+        encoder.copy_buffer_to_buffer(
+            &res.step_ends,
+            0,
+            dst,
+            l.step_ends,
+            l.recorded - l.step_ends,
+        );
         encoder.copy_buffer_to_buffer(&res.recorded, 0, dst, l.recorded, l.samples - l.recorded);
         if l.size > l.samples {
             encoder.copy_buffer_to_buffer(&res.samples, 0, dst, l.samples, l.size - l.samples);
@@ -272,7 +295,9 @@ impl<'n> GpuBackend<'n> {
     fn fill_pipeline(&mut self, max_steps: u64) {
         while self.in_flight.len() < 2 {
             let left = steps_left(self.network, self.steps_submitted);
-            let steps = max_steps.min(left).min(u64::from(self.res.max_submission_steps)) as u32;
+            let steps = max_steps
+                .min(left)
+                .min(u64::from(self.res.max_submission_steps)) as u32;
             if steps == 0 {
                 break;
             }
@@ -294,8 +319,11 @@ impl<'n> GpuBackend<'n> {
                 .slice(..)
                 .get_mapped_range()
                 .map_err(|e| GpuError::Readback(e.to_string()))?;
-            let control: Control = bytemuck::pod_read_unaligned(&view[..std::mem::size_of::<Control>()]);
-            let words = |from: u64, to: u64| -> Vec<u32> { bytemuck::cast_slice(&view[from as usize..to as usize]).to_vec() };
+            let control: Control =
+                bytemuck::pod_read_unaligned(&view[..std::mem::size_of::<Control>()]);
+            let words = |from: u64, to: u64| -> Vec<u32> {
+                bytemuck::cast_slice(&view[from as usize..to as usize]).to_vec()
+            };
             let done = u64::from(control.steps_done);
             let step_ends = words(l.step_ends, l.step_ends + 4 * done);
             let n_recorded = step_ends.last().copied().unwrap_or(0);
@@ -312,10 +340,17 @@ impl<'n> GpuBackend<'n> {
             let step_spikes = &mut spikes.clone()[start..end as usize];
             step_spikes.sort_unstable();
             let step = flight.first_step + b as u64;
-            out.spikes.extend(step_spikes.iter().map(|&neuron| Spike { step, neuron }));
+            out.spikes
+                .extend(step_spikes.iter().map(|&neuron| Spike { step, neuron }));
             start = end as usize;
         }
-        for ((probe, spec), out_samples) in self.res.probes.iter().zip(&self.network.probes).zip(&mut out.samples) {
+        for ((probe, spec), out_samples) in self
+            .res
+            .probes
+            .iter()
+            .zip(&self.network.probes)
+            .zip(&mut out.samples)
+        {
             let rows = (flight.first_step..flight.first_step + done)
                 .filter(|&k| spec.samples_step(k))
                 .count();
@@ -386,11 +421,17 @@ impl<'n> GpuBackend<'n> {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("state readback"),
-        });
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("state readback"),
+            });
         let res = &self.res;
-        for (i, b) in [&res.v_m, &res.g_ex, &res.g_in, &res.refractory, &res.i_stim].iter().enumerate() {
+        for (i, b) in [&res.v_m, &res.g_ex, &res.g_in, &res.refractory, &res.i_stim]
+            .iter()
+            .enumerate()
+        {
             encoder.copy_buffer_to_buffer(b, 0, &readback, i as u64 * bytes, bytes);
         }
         let submission = self.ctx.queue.submit([encoder.finish()]);

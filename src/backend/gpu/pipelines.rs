@@ -11,7 +11,10 @@ pub const COMMON: &str = include_str!("../../../shaders/common.wgsl");
 
 /// Every kernel file, by name: its source without the common part.
 pub const KERNELS: [(&str, &str); 5] = [
-    ("neuron_update", include_str!("../../../shaders/neuron_update.wgsl")),
+    (
+        "neuron_update",
+        include_str!("../../../shaders/neuron_update.wgsl"),
+    ),
     ("stimulus", include_str!("../../../shaders/stimulus.wgsl")),
     ("record", include_str!("../../../shaders/record.wgsl")),
     ("propagate", include_str!("../../../shaders/propagate.wgsl")),
@@ -57,7 +60,11 @@ fn size_of<T>() -> Option<NonZeroU64> {
     NonZeroU64::new(std::mem::size_of::<T>() as u64)
 }
 
-fn uniform(binding: u32, min_size: Option<NonZeroU64>, dynamic: bool) -> wgpu::BindGroupLayoutEntry {
+fn uniform(
+    binding: u32,
+    min_size: Option<NonZeroU64>,
+    dynamic: bool,
+) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::COMPUTE,
@@ -74,7 +81,11 @@ fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
     storage_sized(binding, read_only, NonZeroU64::new(4))
 }
 
-fn storage_sized(binding: u32, read_only: bool, min_size: Option<NonZeroU64>) -> wgpu::BindGroupLayoutEntry {
+fn storage_sized(
+    binding: u32,
+    read_only: bool,
+    min_size: Option<NonZeroU64>,
+) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::COMPUTE,
@@ -87,7 +98,11 @@ fn storage_sized(binding: u32, read_only: bool, min_size: Option<NonZeroU64>) ->
     }
 }
 
-fn layout(device: &wgpu::Device, label: &str, entries: &[wgpu::BindGroupLayoutEntry]) -> wgpu::BindGroupLayout {
+fn layout(
+    device: &wgpu::Device,
+    label: &str,
+    entries: &[wgpu::BindGroupLayoutEntry],
+) -> wgpu::BindGroupLayout {
     device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: Some(label),
         entries,
@@ -97,67 +112,95 @@ fn layout(device: &wgpu::Device, label: &str, entries: &[wgpu::BindGroupLayoutEn
 impl Layouts {
     fn new(device: &wgpu::Device) -> Layouts {
         Layouts {
-            step: layout(device, "step", &[
-                // StepParams of the step being computed; one 256-byte slot per step.
-                uniform(0, size_of::<StepParams>(), true),
-            ]),
-            state: layout(device, "state", &[
-                // RunParams.
-                uniform(0, size_of::<RunParams>(), false),
-                // Control: next step, halt flag, record count, faults.
-                storage_sized(1, false, size_of::<Control>()),
-                // v_m, g_ex, g_in, refractory, i_stim: neuron state by global index.
-                storage(2, false),
-                storage(3, false),
-                storage(4, false),
-                storage(5, false),
-                storage(6, false),
-                // ring_ex, ring_in: fixed-point delay rings.
-                storage(7, false),
-                storage(8, false),
-                // spikes: this step's spikes, per population region.
-                storage(9, false),
-                // spike_counts: this step's spike count per population.
-                storage(10, false),
-                // recorded: the submission's spikes.
-                storage(11, false),
-                // step_ends: record count after each step of the submission.
-                storage(12, false),
-            ]),
-            population: layout(device, "population", &[
-                // PopulationParams.
-                uniform(0, size_of::<PopulationParams>(), false),
-            ]),
-            stimulus: layout(device, "stimulus", &[
-                // StimulusParams.
-                uniform(0, size_of::<StimulusParams>(), false),
-                // table: thresholds, events, current schedules.
-                storage(1, true),
-            ]),
-            probe: layout(device, "probe", &[
-                // ProbeParams.
-                uniform(0, size_of::<ProbeParams>(), false),
-                // probe_neurons: global indices of every probe's neurons.
-                storage(1, true),
-                // samples: the submission's samples.
-                storage(2, false),
-            ]),
-            projection: layout(device, "projection", &[
-                // ProjectionParams of one chunk.
-                uniform(0, size_of::<ProjectionParams>(), false),
-                // row_offsets: n_sources + 1 synapse indices.
-                storage(1, true),
-                // targets of the chunk's synapses, within the target population.
-                storage(2, true),
-                // weights of the chunk's synapses (a 4-byte placeholder when constant).
-                storage(3, true),
-                // delays of the chunk's synapses, two u16 per word (placeholder when constant).
-                storage(4, true),
-            ]),
-            dispatch_args: layout(device, "dispatch args", &[
-                // dispatch_args_out: indirect arguments per population.
-                storage(5, false),
-            ]),
+            step: layout(
+                device,
+                "step",
+                &[
+                    // StepParams of the step being computed; one 256-byte slot per step.
+                    uniform(0, size_of::<StepParams>(), true),
+                ],
+            ),
+            state: layout(
+                device,
+                "state",
+                &[
+                    // RunParams.
+                    uniform(0, size_of::<RunParams>(), false),
+                    // Control: next step, halt flag, record count, faults.
+                    storage_sized(1, false, size_of::<Control>()),
+                    // v_m, g_ex, g_in, refractory, i_stim: neuron state by global index.
+                    storage(2, false),
+                    storage(3, false),
+                    storage(4, false),
+                    storage(5, false),
+                    storage(6, false),
+                    // ring_ex, ring_in: fixed-point delay rings.
+                    storage(7, false),
+                    storage(8, false),
+                    // spikes: this step's spikes, per population region.
+                    storage(9, false),
+                    // spike_counts: this step's spike count per population.
+                    storage(10, false),
+                    // recorded: the submission's spikes.
+                    storage(11, false),
+                    // step_ends: record count after each step of the submission.
+                    storage(12, false),
+                ],
+            ),
+            population: layout(
+                device,
+                "population",
+                &[
+                    // PopulationParams.
+                    uniform(0, size_of::<PopulationParams>(), false),
+                ],
+            ),
+            stimulus: layout(
+                device,
+                "stimulus",
+                &[
+                    // StimulusParams.
+                    uniform(0, size_of::<StimulusParams>(), false),
+                    // table: thresholds, events, current schedules.
+                    storage(1, true),
+                ],
+            ),
+            probe: layout(
+                device,
+                "probe",
+                &[
+                    // ProbeParams.
+                    uniform(0, size_of::<ProbeParams>(), false),
+                    // probe_neurons: global indices of every probe's neurons.
+                    storage(1, true),
+                    // samples: the submission's samples.
+                    storage(2, false),
+                ],
+            ),
+            projection: layout(
+                device,
+                "projection",
+                &[
+                    // ProjectionParams of one chunk.
+                    uniform(0, size_of::<ProjectionParams>(), false),
+                    // row_offsets: n_sources + 1 synapse indices.
+                    storage(1, true),
+                    // targets of the chunk's synapses, within the target population.
+                    storage(2, true),
+                    // weights of the chunk's synapses (a 4-byte placeholder when constant).
+                    storage(3, true),
+                    // delays of the chunk's synapses, two u16 per word (placeholder when constant).
+                    storage(4, true),
+                ],
+            ),
+            dispatch_args: layout(
+                device,
+                "dispatch args",
+                &[
+                    // dispatch_args_out: indirect arguments per population.
+                    storage(5, false),
+                ],
+            ),
         }
     }
 }
@@ -201,13 +244,43 @@ impl Pipelines {
         let base = [&layouts.step, &layouts.state];
         let l = &layouts;
         Pipelines {
-            neuron_update: pipeline(device, &neuron_update, "main", &[&l.step, &l.state, &l.population]),
-            poisson: pipeline(device, &stimulus, "poisson", &[&l.step, &l.state, &l.stimulus]),
-            spike_train: pipeline(device, &stimulus, "spike_train", &[&l.step, &l.state, &l.stimulus]),
-            current: pipeline(device, &stimulus, "current", &[&l.step, &l.state, &l.stimulus]),
+            neuron_update: pipeline(
+                device,
+                &neuron_update,
+                "main",
+                &[&l.step, &l.state, &l.population],
+            ),
+            poisson: pipeline(
+                device,
+                &stimulus,
+                "poisson",
+                &[&l.step, &l.state, &l.stimulus],
+            ),
+            spike_train: pipeline(
+                device,
+                &stimulus,
+                "spike_train",
+                &[&l.step, &l.state, &l.stimulus],
+            ),
+            current: pipeline(
+                device,
+                &stimulus,
+                "current",
+                &[&l.step, &l.state, &l.stimulus],
+            ),
             record: pipeline(device, &record, "main", &[&l.step, &l.state, &l.probe]),
-            dispatch_args: pipeline(device, &propagate, "dispatch_args", &[&l.step, &l.state, &l.dispatch_args]),
-            propagate: pipeline(device, &propagate, "propagate", &[&l.step, &l.state, &l.projection]),
+            dispatch_args: pipeline(
+                device,
+                &propagate,
+                "dispatch_args",
+                &[&l.step, &l.state, &l.dispatch_args],
+            ),
+            propagate: pipeline(
+                device,
+                &propagate,
+                "propagate",
+                &[&l.step, &l.state, &l.projection],
+            ),
             step_end: pipeline(device, &step_end, "main", &base),
             layouts,
         }
