@@ -36,7 +36,7 @@ fn every_shipped_config_is_valid() {
 fn coba_is_the_benchmark_of_brette_2007() {
     let spec = load(Path::new("configs/coba.toml")).unwrap();
     let sim = &spec.simulation;
-    assert_eq!((sim.dt_ms, sim.t_stop_ms, sim.seed), (0.1, 1000.0, 1));
+    assert_eq!((sim.dt_ms, sim.t_stop_ms, sim.seed), (0.1, 1000.0, 2));
     assert_eq!(sim.n_steps(), 10_000);
 
     let coba = IafCondExpParams {

@@ -1,6 +1,7 @@
 //! Subcommands of `lifsim`, one file each.
 
 mod format;
+mod info;
 mod run;
 mod validate;
 
@@ -24,6 +25,8 @@ enum Command {
     Run(run::RunArgs),
     /// Check a config and print the network's size and memory needs, without running it.
     Validate(validate::ValidateArgs),
+    /// List the GPU adapters, their limits, and the largest network each can hold.
+    Info(info::InfoArgs),
 }
 
 /// Options that override the `[simulation]` table of a config.
@@ -79,5 +82,6 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => validate::validate(args),
+        Command::Info(args) => info::info(args),
     }
 }

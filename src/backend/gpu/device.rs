@@ -148,3 +148,132 @@ pub fn request_context() -> Result<Arc<GpuContext>, DeviceError> {
         pipelines: OnceLock::new(),
     }))
 }
+
+/// Size of the adapter's largest device-local memory heap [bytes], where the API tells
+/// (Vulkan); `None` elsewhere.
+pub fn device_memory_bytes(adapter: &wgpu::Adapter) -> Option<u64> {
+    #[cfg(any(
+        windows,
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd"
+    ))]
+    {
+        // SAFETY: only reads properties of the physical device; nothing is created or destroyed.
+        let hal = unsafe { adapter.as_hal::<wgpu::hal::api::Vulkan>() }?;
+        let instance = hal.shared_instance().raw_instance();
+        let properties =
+            unsafe { instance.get_physical_device_memory_properties(hal.raw_physical_device()) };
+        properties
+            .memory_heaps
+            .iter()
+            .take(properties.memory_heap_count as usize)
+            .filter(|h| h.flags.contains(ash::vk::MemoryHeapFlags::DEVICE_LOCAL))
+            .map(|h| h.size)
+            .max()
+    }
+    #[cfg(not(any(
+        windows,
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd"
+    )))]
+    {
+        let _ = adapter;
+        None
+    }
+}
+
+/// Whether the adapter computes WGSL's `fma` fused (one rounding), as the CPU backend's
+/// `mul_add` does. WGSL allows either; where it is fused the GPU reproduces the CPU backend bit
+/// for bit, elsewhere (Mesa's lavapipe) results agree to rounding. Runs a one-thread kernel.
+pub fn fma_is_fused(ctx: &GpuContext) -> Result<bool, String> {
+    use wgpu::util::DeviceExt;
+    let device = &ctx.device;
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("fma probe"),
+        source: wgpu::ShaderSource::Wgsl(
+            "@group(0) @binding(0) var<storage, read_write> x: array<f32, 4>;
+             @compute @workgroup_size(1) fn main() { x[3] = fma(x[0], x[1], x[2]); }"
+                .into(),
+        ),
+    });
+    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some("fma probe"),
+        entries: &[wgpu::BindGroupLayoutEntry {
+            binding: 0,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only: false },
+                has_dynamic_offset: false,
+                min_binding_size: std::num::NonZeroU64::new(16),
+            },
+            count: None,
+        }],
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some("fma probe"),
+        layout: Some(
+            &device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some("fma probe"),
+                bind_group_layouts: &[Some(&layout)],
+                immediate_size: 0,
+            }),
+        ),
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: wgpu::PipelineCompilationOptions::default(),
+        cache: None,
+    });
+    // (1 + e)(1 - e/2) - 1 = e/2 - e^2/2: fused keeps it, unfused rounds the product to 1 + e/2
+    // and then to 1, giving 0.
+    let a = 1.0f32 + f32::EPSILON;
+    let b = 1.0f32 - f32::EPSILON / 2.0;
+    let data = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("fma probe"),
+        contents: bytemuck::cast_slice(&[a, b, -1.0f32, 0.0]),
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+    });
+    let readback = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("fma probe readback"),
+        size: 16,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("fma probe"),
+        layout: &layout,
+        entries: &[wgpu::BindGroupEntry {
+            binding: 0,
+            resource: data.as_entire_binding(),
+        }],
+    });
+    let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+        label: Some("fma probe"),
+    });
+    {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(1, 1, 1);
+    }
+    encoder.copy_buffer_to_buffer(&data, 0, &readback, 0, 16);
+    if let Some(e) = pollster::block_on(scope.pop()) {
+        return Err(e.to_string());
+    }
+    let submission = ctx.queue.submit([encoder.finish()]);
+    readback.map_async(wgpu::MapMode::Read, .., |_| {});
+    device
+        .poll(wgpu::PollType::Wait {
+            submission_index: Some(submission),
+            timeout: None,
+        })
+        .map_err(|e| e.to_string())?;
+    let view = readback
+        .slice(..)
+        .get_mapped_range()
+        .map_err(|e| e.to_string())?;
+    let result: f32 = bytemuck::pod_read_unaligned(&view[12..16]);
+    Ok(result == a.mul_add(b, -1.0))
+}
