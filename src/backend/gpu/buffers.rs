@@ -58,6 +58,8 @@ pub struct StagingLayout {
     pub step_ends: u64,
     pub recorded: u64,
     pub samples: u64,
+    /// Two u64 GPU timestamps (begin and end of the submission's pass), when supported.
+    pub timestamps: u64,
     pub size: u64,
 }
 
@@ -335,12 +337,14 @@ impl Resources {
             let step_ends_at = control_size;
             let recorded_at = step_ends_at + 4 * u64::from(max_submission_steps);
             let samples_at = recorded_at + 4 * record_capacity;
+            let timestamps_at = (samples_at + 4 * samples_words).next_multiple_of(8);
             StagingLayout {
                 control: 0,
                 step_ends: step_ends_at,
                 recorded: recorded_at,
                 samples: samples_at,
-                size: samples_at + 4 * samples_words,
+                timestamps: timestamps_at,
+                size: timestamps_at + 16,
             }
         };
 

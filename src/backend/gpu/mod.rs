@@ -74,6 +74,18 @@ struct InFlight {
     submission: wgpu::SubmissionIndex,
 }
 
+/// GPU-side timing of submissions (`Features::TIMESTAMP_QUERY`): a begin and an end timestamp
+/// per staging buffer.
+struct Timestamps {
+    queries: wgpu::QuerySet,
+    resolved: wgpu::Buffer,
+    /// Nanoseconds per tick.
+    period_ns: f64,
+}
+
+/// Timestamps of staging buffer `s` resolve at this offset (QUERY_RESOLVE_BUFFER_ALIGNMENT).
+const RESOLVE_STRIDE: u64 = 256;
+
 pub struct GpuBackend<'n> {
     network: &'n Network,
     ctx: Arc<GpuContext>,
@@ -85,6 +97,9 @@ pub struct GpuBackend<'n> {
     steps_done: u64,
     /// Steps submitted (results pending for those beyond `steps_done`).
     steps_submitted: u64,
+    timestamps: Option<Timestamps>,
+    /// GPU time of the submissions collected so far [ns].
+    gpu_time_ns: f64,
 }
 
 impl<'n> GpuBackend<'n> {
@@ -102,6 +117,20 @@ impl<'n> GpuBackend<'n> {
                 usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             })
+        });
+        let timestamps = ctx.optional.timestamp_query.then(|| Timestamps {
+            queries: device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("submission timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 4,
+            }),
+            resolved: device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("resolved timestamps"),
+                size: 2 * RESOLVE_STRIDE,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            }),
+            period_ns: f64::from(ctx.queue.get_timestamp_period()),
         });
         let invalid = pollster::block_on(validation.pop());
         let out_of_memory = pollster::block_on(oom.pop());
@@ -123,7 +152,17 @@ impl<'n> GpuBackend<'n> {
             in_flight: VecDeque::new(),
             steps_done: 0,
             steps_submitted: 0,
+            timestamps,
+            gpu_time_ns: 0.0,
         })
+    }
+
+    /// GPU-side time of the submissions whose results have been collected, where the adapter
+    /// supports timestamp queries.
+    pub fn gpu_time(&self) -> Option<std::time::Duration> {
+        self.timestamps
+            .as_ref()
+            .map(|_| std::time::Duration::from_nanos(self.gpu_time_ns as u64))
     }
 
     /// Bytes of device memory this network holds.
@@ -197,7 +236,13 @@ impl<'n> GpuBackend<'n> {
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("steps"),
-                timestamp_writes: None,
+                timestamp_writes: self.timestamps.as_ref().map(|t| {
+                    wgpu::ComputePassTimestampWrites {
+                        query_set: &t.queries,
+                        beginning_of_pass_write_index: Some(2 * staging as u32),
+                        end_of_pass_write_index: Some(2 * staging as u32 + 1),
+                    }
+                }),
             });
             pass.set_bind_group(1, &res.state_bind_group, &[]);
             for b in 0..steps {
@@ -277,8 +322,20 @@ impl<'n> GpuBackend<'n> {
             l.recorded - l.step_ends,
         );
         encoder.copy_buffer_to_buffer(&res.recorded, 0, dst, l.recorded, l.samples - l.recorded);
-        if l.size > l.samples {
-            encoder.copy_buffer_to_buffer(&res.samples, 0, dst, l.samples, l.size - l.samples);
+        if l.timestamps > l.samples {
+            encoder.copy_buffer_to_buffer(
+                &res.samples,
+                0,
+                dst,
+                l.samples,
+                l.timestamps - l.samples,
+            );
+        }
+        if let Some(t) = &self.timestamps {
+            let at = RESOLVE_STRIDE * staging as u64;
+            let first = 2 * staging as u32;
+            encoder.resolve_query_set(&t.queries, first..first + 2, &t.resolved, at);
+            encoder.copy_buffer_to_buffer(&t.resolved, at, dst, l.timestamps, 16);
         }
         let submission = queue.submit([encoder.finish()]);
         dst.map_async(wgpu::MapMode::Read, .., |_| {});
@@ -314,7 +371,7 @@ impl<'n> GpuBackend<'n> {
         self.wait(&flight.submission)?;
         let staging = &self.staging[flight.staging];
         let l = self.res.staging_layout;
-        let (control, step_ends, spikes, samples) = {
+        let (control, step_ends, mut spikes, samples) = {
             let view = staging
                 .slice(..)
                 .get_mapped_range()
@@ -328,7 +385,13 @@ impl<'n> GpuBackend<'n> {
             let step_ends = words(l.step_ends, l.step_ends + 4 * done);
             let n_recorded = step_ends.last().copied().unwrap_or(0);
             let spikes = words(l.recorded, l.recorded + 4 * u64::from(n_recorded));
-            let samples = words(l.samples, l.size);
+            let samples = words(l.samples, l.timestamps);
+            let ticks: [u64; 2] = bytemuck::pod_read_unaligned(
+                &view[l.timestamps as usize..l.timestamps as usize + 16],
+            );
+            if let Some(t) = &self.timestamps {
+                self.gpu_time_ns += ticks[1].saturating_sub(ticks[0]) as f64 * t.period_ns;
+            }
             (control, step_ends, spikes, samples)
         };
         staging.unmap();
@@ -337,7 +400,8 @@ impl<'n> GpuBackend<'n> {
         debug_assert_eq!(flight.first_step, self.steps_done);
         let mut start = 0usize;
         for (b, &end) in step_ends.iter().enumerate() {
-            let step_spikes = &mut spikes.clone()[start..end as usize];
+            // Atomics leave a step's spikes in any order: sort them as the CPU lists them.
+            let step_spikes = &mut spikes[start..end as usize];
             step_spikes.sort_unstable();
             let step = flight.first_step + b as u64;
             out.spikes
