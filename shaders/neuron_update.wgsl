@@ -71,10 +71,16 @@ fn main(
 
     // Input due in this step, read from the ring and cleared.
     let ring_index = step.slot * run.n_neurons + i;
-    let input_ex = f32(atomicLoad(&ring_ex[ring_index])) * pop.inv_scale_ex;
-    let input_in = f32(atomicLoad(&ring_in[ring_index])) * pop.inv_scale_in;
+    let raw_ex = atomicLoad(&ring_ex[ring_index]);
+    let raw_in = atomicLoad(&ring_in[ring_index]);
     atomicStore(&ring_ex[ring_index], 0);
     atomicStore(&ring_in[ring_index], 0);
+    // Weights are positive: a negative sum has wrapped around.
+    if (raw_ex < 0 || raw_in < 0) {
+        atomicMin(&control.overflow_neuron, i);
+    }
+    let input_ex = f32(raw_ex) * pop.inv_scale_ex;
+    let input_in = f32(raw_in) * pop.inv_scale_in;
 
     let v = v_m[i];
     let ge = g_ex[i];

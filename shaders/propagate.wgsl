@@ -22,7 +22,14 @@ struct Projection {
     row_begin: u32,
     row_end: u32,
     synapse_begin: u32,
-    pad0: u32,
+    // Procedural rows (propagate_procedural): 1 fixed_outdegree, 2 all_to_all, 3 one_to_one.
+    row_kind: u32,
+    // Draws per row (fixed_outdegree).
+    row_length: u32,
+    n_targets: u32,
+    exclude_self: u32,
+    // Philox stream word of the rule; the key is the run's (RunParams).
+    stream: u32,
 }
 
 @group(2) @binding(0) var<uniform> proj: Projection;
@@ -81,11 +88,54 @@ fn propagate(
         if (proj.per_synapse_delays != 0u) {
             d = (delays[local / 2u] >> (16u * (local & 1u))) & 0xffffu;
         }
-        let index = ((step.slot + d) % run.ring_slots) * run.n_neurons + proj.target_offset + targets[local];
-        if (proj.receptor == 0u) {
-            atomicAdd(&ring_ex[index], w);
-        } else {
-            atomicAdd(&ring_in[index], w);
+        deliver(targets[local], w, d);
+    }
+}
+
+fn deliver(target_index: u32, weight: i32, delay: u32) {
+    let index = ((step.slot + delay) % run.ring_slots) * run.n_neurons + proj.target_offset + target_index;
+    if (proj.receptor == 0u) {
+        atomicAdd(&ring_ex[index], weight);
+    } else {
+        atomicAdd(&ring_in[index], weight);
+    }
+}
+
+// Procedural synapses: the row of each spiking source is drawn again, with the draws of
+// connect.wgsl (twin: network::RowRule::row_targets), never stored.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn propagate_procedural(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    if (!step_is_live()) {
+        return;
+    }
+    let spike = workgroup_index(wid, nwg);
+    if (spike >= atomicLoad(&spike_counts[proj.source_population])) {
+        return;
+    }
+    let row = spikes[proj.source_offset + spike] - proj.source_offset;
+    if (proj.row_kind == 1u) {
+        // fixed_outdegree: each thread draws blocks of four partners.
+        let pool = proj.n_targets - proj.exclude_self;
+        let key = vec2<u32>(run.key0, run.key1);
+        for (var b = lid; 4u * b < proj.row_length; b += WORKGROUP_SIZE) {
+            let words = philox4x32_10(vec4<u32>(b, 0u, row, proj.stream), key);
+            for (var lane = 0u; lane < 4u; lane++) {
+                if (4u * b + lane < proj.row_length) {
+                    let v = mul_hi(words[lane], pool);
+                    deliver(select(v, v + 1u, proj.exclude_self != 0u && v >= row), proj.weight, proj.delay);
+                }
+            }
         }
+    } else if (proj.row_kind == 2u) {
+        let per_row = proj.n_targets - proj.exclude_self;
+        for (var j = lid; j < per_row; j += WORKGROUP_SIZE) {
+            deliver(select(j, j + 1u, proj.exclude_self != 0u && j >= row), proj.weight, proj.delay);
+        }
+    } else if (lid == 0u && proj.exclude_self == 0u) {
+        deliver(row, proj.weight, proj.delay);
     }
 }

@@ -19,7 +19,9 @@ fn main() {
         control.next_step_hi = control.next_step_hi + 1u;
     }
     let full = count > run.record_capacity - run.n_neurons;
-    if (full || atomicLoad(&control.fault_neuron) != NO_FAULT) {
+    let fault = atomicLoad(&control.fault_neuron) != NO_FAULT
+        || atomicLoad(&control.overflow_neuron) != NO_FAULT;
+    if (full || fault) {
         control.halted = 1u;
     }
 }

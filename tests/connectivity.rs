@@ -37,7 +37,10 @@ fn two_populations(
 }
 
 fn pairs(network: &Network) -> Vec<(u32, u32)> {
-    let csr = &network.projections[0].synapses;
+    let csr = network.projections[0]
+        .synapses
+        .csr()
+        .expect("stored synapses");
     (0..csr.n_rows())
         .flat_map(|s| csr.targets[csr.row(s)].iter().map(move |&t| (s as u32, t)))
         .collect()
@@ -64,7 +67,7 @@ fn fixed_indegree_gives_every_target_exactly_k_sources() {
             autapses,
             multapses,
         ));
-        let csr = &net.projections[0].synapses;
+        let csr = net.projections[0].synapses.csr().expect("stored synapses");
         assert!(csr.indegrees(300).iter().all(|&d| d == 40));
         let p = pairs(&net);
         if !autapses {
@@ -116,6 +119,8 @@ fn fixed_outdegree_gives_every_source_exactly_k_targets() {
         ));
         assert!(net.projections[0]
             .synapses
+            .csr()
+            .unwrap()
             .outdegrees()
             .iter()
             .all(|&d| d == 30));
@@ -275,7 +280,7 @@ fn weight_and_delay_distributions_are_respected() {
         high: 1.5,
     };
     let net = build(&s);
-    let csr = &net.projections[0].synapses;
+    let csr = net.projections[0].synapses.csr().expect("stored synapses");
     let PerSynapse::Each(weights) = &csr.weights else {
         panic!("expected per-synapse weights")
     };

@@ -24,7 +24,7 @@ fn module(name: &str) -> naga::Module {
 
 #[test]
 fn every_shader_validates_without_optional_capabilities() {
-    for (name, _) in KERNELS {
+    for (name, _, _) in KERNELS {
         module(name);
     }
 }
@@ -32,7 +32,7 @@ fn every_shader_validates_without_optional_capabilities() {
 #[test]
 fn shared_structs_match_their_rust_twins() {
     let mut checked = Vec::new();
-    for (name, _) in KERNELS {
+    for (name, _, _) in KERNELS {
         let m = module(name);
         for (_, ty) in m.types.iter() {
             let (Some(type_name), naga::TypeInner::Struct { span, .. }) = (&ty.name, &ty.inner)

@@ -64,6 +64,16 @@ pub enum BackendError {
         value: f32,
         time_ms: f64,
     },
+    #[error(
+        "the synaptic input of neuron {neuron} of population `{population}` at t = {time_ms} ms \
+         exceeded the fixed-point range chosen for this network (see docs/model.md); this should \
+         not happen: please report it with the config"
+    )]
+    InputOverflow {
+        population: String,
+        neuron: u32,
+        time_ms: f64,
+    },
     #[error("GPU: {0}")]
     Gpu(String),
 }

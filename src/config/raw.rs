@@ -89,6 +89,7 @@ pub struct RawProjection {
     pub p: Option<Spanned<f64>>,
     pub allow_autapses: Option<Spanned<bool>>,
     pub allow_multapses: Option<Spanned<bool>>,
+    pub storage: Option<Spanned<String>>,
 }
 
 /// `[[stimulus]]`: the keys of every generator; `validate` rejects those that do not belong to

@@ -207,6 +207,31 @@ pub struct ProjectionSpec {
     pub allow_autapses: bool,
     /// NEST's default: true.
     pub allow_multapses: bool,
+    /// Whether synapses are held in memory or drawn again when their source spikes.
+    pub storage: SynapseStorage,
+}
+
+/// How a projection's synapses are kept (`storage` in a config).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SynapseStorage {
+    /// `"stored"`: drawn once and held in memory (on the GPU, drawn on the device where the rule
+    /// allows).
+    #[default]
+    Stored,
+    /// `"procedural"`: nothing is stored; the row of a spiking source is drawn again from the
+    /// generator every time (GeNN's procedural connectivity). Same network, same spikes as
+    /// stored, no synapse memory; needs a rule whose rows can be drawn on their own
+    /// (`fixed_outdegree` with multapses, `all_to_all`, `one_to_one`) and one weight and delay.
+    Procedural,
+}
+
+impl SynapseStorage {
+    pub fn name(self) -> &'static str {
+        match self {
+            SynapseStorage::Stored => "stored",
+            SynapseStorage::Procedural => "procedural",
+        }
+    }
 }
 
 /// A contiguous range of neurons of one population, by 0-based index within it.

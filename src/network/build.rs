@@ -1,13 +1,14 @@
 //! NetworkSpec -> Network: lay out populations, draw initial values and synapses, resolve stimuli
 //! and recorders.
 
-use crate::config::{Distribution, NetworkSpec, RecorderSpec};
+use crate::config::{Distribution, NetworkSpec, ProjectionSpec, RecorderSpec, SynapseStorage};
 use crate::model::{IafCondExpDerived, StateVariable};
 use crate::rng::{Philox, Stream, WordSequence};
 
 use super::csr::{Csr, PerSynapse, Wiring};
 use super::rules::{self, par_map_ranges, RuleContext};
 use super::stimulus::{self, ms_to_steps};
+use super::synapses::{RowRule, Synapses};
 use super::{FixedPoint, Network, NeuronState, Population, Probe, Projection};
 
 /// A spec that validated but cannot be built.
@@ -25,9 +26,39 @@ pub enum BuildError {
     TooManyNeurons { neurons: u64 },
 }
 
-/// Build the network described by `spec`, using `threads` threads for the connection rules.
-/// The result depends on the spec and its seed only.
+/// Where the synapses of rules that a backend can draw itself are drawn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Placement {
+    /// Everything on the host (the CPU backend).
+    #[default]
+    Host,
+    /// Leave them to the backend (the GPU backend draws them on the device), as
+    /// [`Synapses::Deferred`].
+    Device,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Threads for drawing on the host.
+    pub threads: usize,
+    pub placement: Placement,
+}
+
+/// Build the network described by `spec` in host memory, using `threads` threads. The result
+/// depends on the spec and its seed only.
 pub fn build(spec: &NetworkSpec, threads: usize) -> Result<Network, BuildError> {
+    build_with(
+        spec,
+        &BuildOptions {
+            threads,
+            placement: Placement::Host,
+        },
+    )
+}
+
+/// Build the network described by `spec`; see [`BuildOptions`].
+pub fn build_with(spec: &NetworkSpec, options: &BuildOptions) -> Result<Network, BuildError> {
+    let threads = options.threads;
     let dt = spec.simulation.dt_ms;
     let rng = Philox::new(spec.simulation.seed);
 
@@ -77,101 +108,40 @@ pub fn build(spec: &NetworkSpec, threads: usize) -> Result<Network, BuildError> 
         }
     }
 
-    let wirings: Vec<Wiring> = spec
-        .projections
-        .iter()
-        .enumerate()
-        .map(|(index, proj)| {
-            let ctx = RuleContext {
-                n_sources: spec.populations[proj.source].n,
-                n_targets: spec.populations[proj.target].n,
-                same_population: proj.source == proj.target,
-                allow_autapses: proj.allow_autapses,
-                allow_multapses: proj.allow_multapses,
-                projection: index,
-                threads,
-            };
-            let wiring = rules::connect(&proj.rule, &ctx, &rng);
-            if wiring.n_synapses() as u64 > u64::from(u32::MAX) {
-                return Err(BuildError::TooManySynapses {
-                    projection: proj.name.clone(),
-                    synapses: wiring.n_synapses() as u64,
-                });
-            }
-            Ok(wiring)
-        })
-        .collect::<Result<_, _>>()?;
-
-    // Draw weights [nS] and delays [steps] per synapse, then choose the fixed-point scale from
-    // the largest summed input any neuron can receive per receptor.
-    let mut weights_ns: Vec<PerSynapse<f64>> = Vec::with_capacity(wirings.len());
-    let mut delays: Vec<PerSynapse<u16>> = Vec::with_capacity(wirings.len());
-    let mut in_weight = [vec![0f64; total as usize], vec![0f64; total as usize]];
-    for (index, (proj, wiring)) in spec.projections.iter().zip(&wirings).enumerate() {
-        let w = per_synapse_values(
-            wiring,
-            &proj.weight_ns,
-            &rng,
-            Stream::Weight.word(index),
-            true,
-            threads,
-        );
-        let d_ms = per_synapse_values(
-            wiring,
-            &proj.delay_ms,
-            &rng,
-            Stream::Delay.word(index),
-            false,
-            threads,
-        );
-        let d = match d_ms {
-            PerSynapse::Constant(ms) => PerSynapse::Constant(delay_steps(ms, dt)),
-            PerSynapse::Each(ms) => {
-                PerSynapse::Each(ms.iter().map(|&m| delay_steps(m, dt)).collect())
-            }
+    let fixed_point = FixedPoint::for_spec(spec);
+    let mut projections = Vec::with_capacity(spec.projections.len());
+    for (index, proj) in spec.projections.iter().enumerate() {
+        let ctx = RuleContext {
+            n_sources: spec.populations[proj.source].n,
+            n_targets: spec.populations[proj.target].n,
+            same_population: proj.source == proj.target,
+            allow_autapses: proj.allow_autapses,
+            allow_multapses: proj.allow_multapses,
+            projection: index,
+            threads: options.threads,
         };
-        let target_offset = populations[proj.target].offset as usize;
-        let sums = &mut in_weight[proj.receptor.index()];
-        for (i, &t) in wiring.targets.iter().enumerate() {
-            sums[target_offset + t as usize] += w.get(i);
-        }
-        weights_ns.push(w);
-        delays.push(d);
-    }
-    let max_in = |r: usize| in_weight[r].iter().copied().fold(0.0, f64::max);
-    let fixed_point = FixedPoint {
-        scale: [
-            FixedPoint::scale_for(max_in(0)),
-            FixedPoint::scale_for(max_in(1)),
-        ],
-    };
-    drop(in_weight);
-
-    let projections: Vec<Projection> = spec
-        .projections
-        .iter()
-        .zip(wirings)
-        .zip(weights_ns.into_iter().zip(delays))
-        .map(|((proj, wiring), (w, d))| {
-            let to_fixed = |v: f64| fixed_point.to_fixed(proj.receptor, v);
-            let weights = match w {
-                PerSynapse::Constant(v) => PerSynapse::Constant(to_fixed(v)),
-                PerSynapse::Each(vs) => PerSynapse::Each(vs.into_iter().map(to_fixed).collect()),
-            };
-            Projection {
-                name: proj.name.clone(),
-                source: proj.source,
-                target: proj.target,
-                receptor: proj.receptor,
-                synapses: Csr {
-                    row_offsets: wiring.row_offsets,
-                    targets: wiring.targets,
-                    weights,
-                    delays: d,
-                },
+        let row_rule = RowRule::for_projection(proj, &ctx, &fixed_point, dt);
+        let synapses = match (proj.storage, row_rule) {
+            (SynapseStorage::Procedural, Some(rule)) => Synapses::Procedural(rule),
+            (SynapseStorage::Stored, Some(rule)) if options.placement == Placement::Device => {
+                Synapses::Deferred(rule)
             }
-        })
-        .collect();
+            _ => Synapses::Stored(stored_csr(proj, &ctx, &rng, &fixed_point, dt)),
+        };
+        if synapses.n_synapses() > u64::from(u32::MAX) {
+            return Err(BuildError::TooManySynapses {
+                projection: proj.name.clone(),
+                synapses: synapses.n_synapses(),
+            });
+        }
+        projections.push(Projection {
+            name: proj.name.clone(),
+            source: proj.source,
+            target: proj.target,
+            receptor: proj.receptor,
+            synapses,
+        });
+    }
     let max_delay_steps = projections
         .iter()
         .map(|p| u32::from(p.synapses.max_delay()))
@@ -231,7 +201,7 @@ pub fn build(spec: &NetworkSpec, threads: usize) -> Result<Network, BuildError> 
 }
 
 /// NEST's delay in steps: `round(d / dt)`, at least one step (the validator rejects less).
-fn delay_steps(delay_ms: f64, dt_ms: f64) -> u16 {
+pub(super) fn delay_steps(delay_ms: f64, dt_ms: f64) -> u16 {
     ms_to_steps(delay_ms, dt_ms).clamp(1, i64::from(u16::MAX)) as u16
 }
 
@@ -249,17 +219,53 @@ fn draw(dist: &Distribution, seq: &mut WordSequence, non_negative: bool) -> f64 
     }
 }
 
-/// Values of every synapse of `wiring`, drawn per source row from stream `(stream, row)`.
-fn per_synapse_values(
+/// Draw the synapses of a projection into host memory: the rule's wiring, then weights (as
+/// fixed-point integers) and delays (in steps) per synapse, each drawn per source row from its
+/// own stream so that threads do not change them.
+fn stored_csr(
+    proj: &ProjectionSpec,
+    ctx: &RuleContext,
+    rng: &Philox,
+    fixed_point: &FixedPoint,
+    dt: f64,
+) -> Csr {
+    let wiring = rules::connect(&proj.rule, ctx, rng);
+    let weights = per_synapse(
+        &wiring,
+        &proj.weight_ns,
+        rng,
+        Stream::Weight.word(ctx.projection),
+        ctx.threads,
+        |seq| fixed_point.to_fixed(proj.receptor, draw(&proj.weight_ns, seq, true)),
+    );
+    let delays = per_synapse(
+        &wiring,
+        &proj.delay_ms,
+        rng,
+        Stream::Delay.word(ctx.projection),
+        ctx.threads,
+        |seq| delay_steps(draw(&proj.delay_ms, seq, false), dt),
+    );
+    Csr {
+        row_offsets: wiring.row_offsets,
+        targets: wiring.targets,
+        weights,
+        delays,
+    }
+}
+
+/// A value per synapse of `wiring` drawn by `value` from stream `(stream, row)`, or one value
+/// when `dist` is a constant.
+fn per_synapse<T: Copy + Send>(
     wiring: &Wiring,
     dist: &Distribution,
     rng: &Philox,
     stream: u32,
-    non_negative: bool,
     threads: usize,
-) -> PerSynapse<f64> {
-    if let Distribution::Constant(v) = *dist {
-        return PerSynapse::Constant(v);
+    value: impl Fn(&mut WordSequence) -> T + Sync,
+) -> PerSynapse<T> {
+    if dist.is_constant() {
+        return PerSynapse::Constant(value(&mut rng.sequence(stream, 0)));
     }
     let n_rows = wiring.row_offsets.len() - 1;
     let chunks = par_map_ranges(n_rows, threads, |rows| {
@@ -267,7 +273,7 @@ fn per_synapse_values(
         for row in rows {
             let mut seq = rng.sequence(stream, row as u32);
             let len = wiring.row_offsets[row + 1] - wiring.row_offsets[row];
-            out.extend((0..len).map(|_| draw(dist, &mut seq, non_negative)));
+            out.extend((0..len).map(|_| value(&mut seq)));
         }
         out
     });

@@ -8,15 +8,17 @@ pub mod csr;
 pub mod rules;
 mod size;
 pub mod stimulus;
+mod synapses;
 
 use std::ops::Range;
 
-pub use build::{build, BuildError};
+pub use build::{build, build_with, BuildError, BuildOptions, Placement};
 pub use csr::{Csr, PerSynapse, Wiring};
 pub use size::{estimate_size, NetworkSize, ProjectionSize};
 pub use stimulus::{
     current_change_steps, CurrentInput, PoissonInput, SpikeInput, Stimulus, StimulusInput,
 };
+pub use synapses::{in_weight_bound, RowRule, RowRuleKind, Synapses};
 
 use crate::config::{NetworkSpec, Receptor};
 use crate::model::{IafCondExpDerived, IafCondExpParams, StateVariable};
@@ -79,7 +81,7 @@ pub struct Projection {
     pub source: usize,
     pub target: usize,
     pub receptor: Receptor,
-    pub synapses: Csr,
+    pub synapses: Synapses,
 }
 
 /// Fixed-point representation of synaptic input: a weight `w` [nS] is held as the integer
@@ -98,6 +100,26 @@ pub struct FixedPoint {
 impl FixedPoint {
     /// Largest scale used when a receptor has little or no input: resolution 2^-24 nS.
     pub const MAX_SCALE: f32 = 16_777_216.0;
+
+    /// The scales for a spec: per receptor, from the largest summed weight any neuron can receive
+    /// in one step (`in_weight_bound`, summed over the projections into its population). The
+    /// scales depend on the spec alone, not on the synapses drawn, so stored, device-drawn and
+    /// procedural synapses of one network give the same sums.
+    pub fn for_spec(spec: &NetworkSpec) -> FixedPoint {
+        let mut per_target = vec![[0f64; 2]; spec.populations.len()];
+        for proj in &spec.projections {
+            let bound = in_weight_bound(
+                proj,
+                spec.populations[proj.source].n,
+                spec.populations[proj.target].n,
+            );
+            per_target[proj.target][proj.receptor.index()] += bound;
+        }
+        let max = |r: usize| per_target.iter().map(|b| b[r]).fold(0.0, f64::max);
+        FixedPoint {
+            scale: [Self::scale_for(max(0)), Self::scale_for(max(1))],
+        }
+    }
 
     /// The scale for a receptor whose largest summed in-weight is `max_in_weight_ns`.
     pub fn scale_for(max_in_weight_ns: f64) -> f32 {
@@ -168,7 +190,7 @@ impl Network {
     pub fn n_synapses(&self) -> u64 {
         self.projections
             .iter()
-            .map(|p| p.synapses.n_synapses() as u64)
+            .map(|p| p.synapses.n_synapses())
             .sum()
     }
 

@@ -131,14 +131,12 @@ fn draw_partners(
         exclude_self,
         multapses,
     } = draw;
-    let pool = n - u32::from(exclude_self);
-    let skip_self = |v: u32| if exclude_self && v >= row { v + 1 } else { v };
     let start = out.len();
     if multapses {
-        for _ in 0..k {
-            out.push(skip_self(seq.below(pool)));
-        }
+        draw_with_multapses(seq, n, k, row, exclude_self, out);
     } else {
+        let pool = n - u32::from(exclude_self);
+        let skip_self = |v: u32| if exclude_self && v >= row { v + 1 } else { v };
         set.clear(k as usize);
         for j in pool - k..pool {
             let t = seq.below(j + 1);
@@ -150,6 +148,27 @@ fn draw_partners(
         }
     }
     out[start..].sort_unstable();
+}
+
+/// `k` independent uniform partners of row `row` out of `0..n` (skipping `row` itself when
+/// `exclude_self`), in draw order: partner `m` is word `m` of `seq`. The GPU draws the same.
+pub fn draw_with_multapses(
+    seq: &mut WordSequence,
+    n: u32,
+    k: u32,
+    row: u32,
+    exclude_self: bool,
+    out: &mut Vec<u32>,
+) {
+    let pool = n - u32::from(exclude_self);
+    out.extend((0..k).map(|_| {
+        let v = seq.below(pool);
+        if exclude_self && v >= row {
+            v + 1
+        } else {
+            v
+        }
+    }));
 }
 
 fn fixed_indegree(ctx: &RuleContext, rng: &Philox, k: u32) -> Wiring {

@@ -118,6 +118,7 @@ pub fn projection(
         rule,
         allow_autapses: true,
         allow_multapses: true,
+        storage: SynapseStorage::Stored,
     }
 }
 

@@ -12,17 +12,18 @@ mod propagate;
 mod record;
 mod stimulus;
 
+use std::borrow::Cow;
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::RwLock;
 
 use crate::config::Receptor;
 use crate::model::StateVariable;
-use crate::network::{Network, NeuronState, Probe, StimulusInput};
+use crate::network::{Csr, Network, NeuronState, Probe, RowRule, StimulusInput, Synapses};
 use crate::rng::Philox;
 
 use super::{steps_left, Backend, BackendError, Batch, Spike};
-use neuron_update::NeuronSlice;
+use neuron_update::{Fault, NeuronSlice};
 use propagate::RingView;
 
 /// A batch ends early once it holds this many spikes, to bound memory.
@@ -34,9 +35,18 @@ const PARTITION_ALIGN: u32 = 16;
 /// Fewer neurons than this per thread is not worth a thread.
 const MIN_NEURONS_PER_THREAD: u32 = 2048;
 
+/// A projection's synapses as the CPU holds them.
+enum CpuSynapses<'n> {
+    /// In host memory: the network's stored CSR, or one drawn here from a deferred rule.
+    Csr(Cow<'n, Csr>),
+    /// Drawn again row by row.
+    Procedural(RowRule),
+}
+
 pub struct CpuBackend<'n> {
     network: &'n Network,
     rng: Philox,
+    synapses: Vec<CpuSynapses<'n>>,
     partitions: Vec<Partition>,
     /// Spike lists of the last two steps per partition, by step parity.
     spike_lists: Vec<[RwLock<Vec<u32>>; 2]>,
@@ -57,6 +67,8 @@ struct Partition {
     ring_in: Vec<i32>,
     /// Scratch: spike flags of the neuron update.
     spike_flags: Vec<u8>,
+    /// Scratch: a procedural row.
+    row: Vec<u32>,
     batch_spikes: Vec<Spike>,
     /// Per probe, the samples of this partition's probed neurons.
     batch_samples: Vec<Vec<f32>>,
@@ -86,6 +98,7 @@ impl<'n> CpuBackend<'n> {
                     ring_ex: vec![0; slots * len],
                     ring_in: vec![0; slots * len],
                     spike_flags: Vec::new(),
+                    row: Vec::new(),
                     batch_spikes: Vec::new(),
                     batch_samples: vec![Vec::new(); network.probes.len()],
                     steps_run: 0,
@@ -97,9 +110,22 @@ impl<'n> CpuBackend<'n> {
             .iter()
             .map(|_| [RwLock::new(Vec::new()), RwLock::new(Vec::new())])
             .collect();
+        let rng = Philox::new(network.seed);
+        let synapses = network
+            .projections
+            .iter()
+            .map(|p| match &p.synapses {
+                Synapses::Stored(csr) => CpuSynapses::Csr(Cow::Borrowed(csr)),
+                Synapses::Deferred(rule) => {
+                    CpuSynapses::Csr(Cow::Owned(rule.to_csr(&rng, threads as usize)))
+                }
+                Synapses::Procedural(rule) => CpuSynapses::Procedural(*rule),
+            })
+            .collect();
         CpuBackend {
             network,
-            rng: Philox::new(network.seed),
+            rng,
+            synapses,
             partitions,
             spike_lists,
             current_change_steps: crate::network::current_change_steps(&network.stimuli),
@@ -109,6 +135,66 @@ impl<'n> CpuBackend<'n> {
 
     pub fn threads(&self) -> usize {
         self.partitions.len()
+    }
+
+    /// The error for a fault in the last step simulated.
+    fn fault_error(&self, fault: Fault) -> BackendError {
+        let network = self.network;
+        let neuron = fault.neuron();
+        let population = network.population_of(neuron);
+        let pop = &network.populations[population];
+        let time_ms = self.steps_done as f64 * network.dt_ms;
+        let part = self
+            .partitions
+            .iter()
+            .find(|p| p.neurons.contains(&neuron))
+            .expect("a partition holds every neuron");
+        let i = (neuron - part.neurons.start) as usize;
+        match fault {
+            Fault::NonFinite(_) => {
+                let (variable, value) = [
+                    (StateVariable::VM, part.v_m[i]),
+                    (StateVariable::GEx, part.g_ex[i]),
+                    (StateVariable::GIn, part.g_in[i]),
+                ]
+                .into_iter()
+                .find(|(_, v)| !v.is_finite())
+                .unwrap_or((StateVariable::VM, part.v_m[i]));
+                BackendError::NonFinite {
+                    population: pop.name.clone(),
+                    neuron: neuron - pop.offset,
+                    variable: variable.name(),
+                    value,
+                    time_ms,
+                }
+            }
+            Fault::InputOverflow(_) => BackendError::InputOverflow {
+                population: pop.name.clone(),
+                neuron: neuron - pop.offset,
+                time_ms,
+            },
+        }
+    }
+}
+
+/// `Shared::fault` when nothing went wrong.
+const NO_FAULT: u64 = u64::MAX;
+const OVERFLOW_BIT: u64 = 1 << 32;
+
+fn encode_fault(f: Fault) -> u64 {
+    match f {
+        Fault::NonFinite(n) => u64::from(n),
+        Fault::InputOverflow(n) => OVERFLOW_BIT | u64::from(n),
+    }
+}
+
+fn shared_fault(word: u64) -> Option<Fault> {
+    if word == NO_FAULT {
+        None
+    } else if word & OVERFLOW_BIT != 0 {
+        Some(Fault::InputOverflow(word as u32))
+    } else {
+        Some(Fault::NonFinite(word as u32))
     }
 }
 
@@ -127,7 +213,10 @@ fn partition_bounds(n: u32, parts: u32) -> Vec<Range<u32>> {
 /// Everything the threads share read-only during a batch.
 struct Shared<'a> {
     network: &'a Network,
+    synapses: &'a [CpuSynapses<'a>],
     rng: Philox,
+    /// The first fault of the batch: kind in the high bit, neuron below (u64::MAX: none).
+    fault: AtomicU64,
     spike_lists: &'a [[RwLock<Vec<u32>>; 2]],
     current_change_steps: &'a [u64],
     barrier: SpinBarrier,
@@ -156,7 +245,9 @@ impl Backend for CpuBackend<'_> {
         }
         let shared = Shared {
             network,
+            synapses: &self.synapses,
             rng: self.rng,
+            fault: AtomicU64::new(NO_FAULT),
             spike_lists: &self.spike_lists,
             current_change_steps: &self.current_change_steps,
             barrier: SpinBarrier::new(self.partitions.len()),
@@ -185,7 +276,10 @@ impl Backend for CpuBackend<'_> {
         );
         self.steps_done += steps;
         out.n_steps = steps;
-        Ok(steps)
+        match shared_fault(shared.fault.load(Ordering::Relaxed)) {
+            None => Ok(steps),
+            Some(fault) => Err(self.fault_error(fault)),
+        }
     }
 
     fn neuron_state(&mut self) -> Result<NeuronState, BackendError> {
@@ -234,7 +328,7 @@ fn run_partition(shared: &Shared<'_>, index: usize, part: &mut Partition) {
                 }
                 let r = (seg.start - owned.start) as usize..(seg.end - owned.start) as usize;
                 let ring = slot + r.start..slot + r.end;
-                neuron_update::update(
+                let fault = neuron_update::update(
                     &pop.derived,
                     inv_scale,
                     NeuronSlice {
@@ -250,6 +344,9 @@ fn run_partition(shared: &Shared<'_>, index: usize, part: &mut Partition) {
                     &mut part.spike_flags,
                     &mut my_spikes,
                 );
+                if let Some(f) = fault {
+                    shared.fault.fetch_min(encode_fault(f), Ordering::Relaxed);
+                }
             }
 
             // Stage 2: device input due this step.
@@ -295,7 +392,7 @@ fn run_partition(shared: &Shared<'_>, index: usize, part: &mut Partition) {
             if spikes.is_empty() {
                 continue;
             }
-            for proj in &network.projections {
+            for (proj, synapses) in network.projections.iter().zip(shared.synapses) {
                 let src = &network.populations[proj.source];
                 let tgt = &network.populations[proj.target];
                 let lo = spikes.partition_point(|&n| n < src.offset);
@@ -304,32 +401,47 @@ fn run_partition(shared: &Shared<'_>, index: usize, part: &mut Partition) {
                 if lo == hi || owned_targets.is_empty() {
                     continue;
                 }
-                let whole = owned_targets == tgt.range();
-                let ring = match proj.receptor {
-                    Receptor::Excitatory => &mut part.ring_ex,
-                    Receptor::Inhibitory => &mut part.ring_in,
-                };
-                propagate::propagate(
-                    proj,
-                    src.offset,
-                    tgt.offset,
-                    &spikes[lo..hi],
-                    step,
-                    owned_targets.start - tgt.offset..owned_targets.end - tgt.offset,
-                    whole,
-                    &mut RingView {
-                        ring,
-                        first_neuron: owned.start,
-                        len,
-                        slots,
+                let local_targets =
+                    owned_targets.start - tgt.offset..owned_targets.end - tgt.offset;
+                let mut ring = RingView {
+                    ring: match proj.receptor {
+                        Receptor::Excitatory => &mut part.ring_ex,
+                        Receptor::Inhibitory => &mut part.ring_in,
                     },
-                );
+                    first_neuron: owned.start,
+                    len,
+                    slots,
+                };
+                match synapses {
+                    CpuSynapses::Csr(csr) => propagate::propagate(
+                        csr,
+                        src.offset,
+                        tgt.offset,
+                        &spikes[lo..hi],
+                        step,
+                        local_targets,
+                        owned_targets == tgt.range(),
+                        &mut ring,
+                    ),
+                    CpuSynapses::Procedural(rule) => propagate::propagate_procedural(
+                        rule,
+                        &shared.rng,
+                        src.offset,
+                        tgt.offset,
+                        &spikes[lo..hi],
+                        step,
+                        local_targets,
+                        &mut ring,
+                        &mut part.row,
+                    ),
+                }
             }
         }
         steps_run += 1;
         spikes_in_batch += spikes_this_step;
-        // Every thread computes the same total, so all stop after the same step.
-        if spikes_in_batch >= SPIKES_PER_BATCH {
+        // Every thread computes the same total and sees the same faults (set before the
+        // barrier), so all stop after the same step.
+        if spikes_in_batch >= SPIKES_PER_BATCH || shared.fault.load(Ordering::Relaxed) != NO_FAULT {
             break;
         }
     }

@@ -23,8 +23,31 @@ pub struct NeuronSlice<'a> {
     pub ring_in: &'a mut [i32],
 }
 
+/// Flag bits of one neuron after its update.
+const SPIKED: u8 = 1;
+const NON_FINITE: u8 = 2;
+const OVERFLOW: u8 = 4;
+
+/// A neuron whose update went wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// V_m, g_ex or g_in became NaN or infinite.
+    NonFinite(u32),
+    /// The fixed-point input due this step was negative: its sum overflowed.
+    InputOverflow(u32),
+}
+
+impl Fault {
+    pub fn neuron(self) -> u32 {
+        match self {
+            Fault::NonFinite(n) | Fault::InputOverflow(n) => n,
+        }
+    }
+}
+
 /// Update every neuron of `s`; appends the indices (plus `index_offset`) of those that spiked to
-/// `spikes`, in increasing order. `flags` is scratch space.
+/// `spikes`, in increasing order, and returns the first neuron that faulted, if any. `flags` is
+/// scratch space.
 pub fn update(
     d: &IafCondExpDerived,
     inv_scale: [f32; 2],
@@ -32,7 +55,7 @@ pub fn update(
     index_offset: u32,
     flags: &mut Vec<u8>,
     spikes: &mut Vec<u32>,
-) {
+) -> Option<Fault> {
     let n = s.v_m.len();
     // Every flag is overwritten: grow only, never clear.
     if flags.len() < n {
@@ -53,19 +76,24 @@ pub fn update(
     );
     // Spikes are rare (about 1 in 700 neuron-steps in COBA): OR 64 flags at a time (vectorised),
     // look closer only where one is set.
+    let mut fault = None;
     for (chunk_index, chunk) in flags.chunks(64).enumerate() {
         if chunk.iter().fold(0u8, |any, &f| any | f) != 0 {
-            push_flagged(chunk, index_offset + 64 * chunk_index as u32, spikes);
+            let base = index_offset + 64 * chunk_index as u32;
+            for (i, &f) in chunk.iter().enumerate() {
+                let neuron = base + i as u32;
+                if f & SPIKED != 0 {
+                    spikes.push(neuron);
+                }
+                if fault.is_none() && f & NON_FINITE != 0 {
+                    fault = Some(Fault::NonFinite(neuron));
+                } else if fault.is_none() && f & OVERFLOW != 0 {
+                    fault = Some(Fault::InputOverflow(neuron));
+                }
+            }
         }
     }
-}
-
-fn push_flagged(flags: &[u8], base: u32, spikes: &mut Vec<u32>) {
-    for (i, &f) in flags.iter().enumerate() {
-        if f != 0 {
-            spikes.push(base + i as u32);
-        }
-    }
+    fault
 }
 
 #[multiversion(targets = "simd")]
@@ -80,7 +108,7 @@ fn update_all(
     i_stim: &[f32],
     ring_ex: &mut [i32],
     ring_in: &mut [i32],
-    spiked: &mut [u8],
+    flags: &mut [u8],
 ) {
     let n = v_m.len();
     let (g_ex, g_in, refractory, i_stim) = (
@@ -89,8 +117,9 @@ fn update_all(
         &mut refractory[..n],
         &i_stim[..n],
     );
-    let (ring_ex, ring_in, spiked) = (&mut ring_ex[..n], &mut ring_in[..n], &mut spiked[..n]);
+    let (ring_ex, ring_in, flags) = (&mut ring_ex[..n], &mut ring_in[..n], &mut flags[..n]);
     for i in 0..n {
+        let overflow = (ring_ex[i] < 0) | (ring_in[i] < 0);
         let input_ex = ring_ex[i] as f32 * inv_scale[0];
         let input_in = ring_in[i] as f32 * inv_scale[1];
         let r = step(
@@ -109,6 +138,8 @@ fn update_all(
         refractory[i] = r.refractory;
         ring_ex[i] = 0;
         ring_in[i] = 0;
-        spiked[i] = u8::from(r.spiked);
+        let finite = r.v_m.is_finite() & r.g_ex.is_finite() & r.g_in.is_finite();
+        flags[i] =
+            u8::from(r.spiked) | u8::from(!finite) * NON_FINITE | u8::from(overflow) * OVERFLOW;
     }
 }

@@ -1,6 +1,7 @@
 //! Stage 4, CPU twin of `shaders/propagate.wgsl`: push the spikes of one step along their CSR rows
 //! into the delay rings, as fixed-point integers. Integer addition is associative, so the result
-//! does not depend on the order of the spikes or the threads.
+//! does not depend on the order of the spikes or the threads. Additions wrap: the scale is chosen
+//! so that they cannot overflow, and `neuron_update` reports a negative sum should one ever do.
 //!
 //! With several threads each one owns a contiguous range of target neurons and walks every spike,
 //! delivering only to its own targets (rows are sorted by target, so that is one sub-range per
@@ -8,7 +9,8 @@
 
 use std::ops::Range;
 
-use crate::network::{PerSynapse, Projection};
+use crate::network::{Csr, PerSynapse, RowRule};
+use crate::rng::Philox;
 
 /// The delay ring of one receptor for the neurons a thread owns.
 pub struct RingView<'a> {
@@ -25,7 +27,7 @@ pub struct RingView<'a> {
 /// target population; `whole_population` when that is all of them).
 #[allow(clippy::too_many_arguments)]
 pub fn propagate(
-    projection: &Projection,
+    csr: &Csr,
     source_offset: u32,
     target_offset: u32,
     sources: &[u32],
@@ -34,7 +36,6 @@ pub fn propagate(
     whole_population: bool,
     ring: &mut RingView<'_>,
 ) {
-    let csr = &projection.synapses;
     // Ring index of target-population index t: t + shift, computed modulo 2^32 (the true value
     // lies in 0..len because t is one of the owned targets).
     let shift = target_offset.wrapping_sub(ring.first_neuron);
@@ -70,15 +71,45 @@ pub fn propagate(
                 let start = slot_start(*d);
                 let slot = &mut ring.ring[start..start + len];
                 for &t in &csr.targets[row] {
-                    slot[t.wrapping_add(shift) as usize] += *w;
+                    let entry = &mut slot[t.wrapping_add(shift) as usize];
+                    *entry = entry.wrapping_add(*w);
                 }
             }
             (weights, delays) => {
                 for j in row {
                     let at =
                         slot_start(delays.get(j)) + csr.targets[j].wrapping_add(shift) as usize;
-                    ring.ring[at] += weights.get(j);
+                    ring.ring[at] = ring.ring[at].wrapping_add(weights.get(j));
                 }
+            }
+        }
+    }
+}
+
+/// Like [`propagate`] for procedural synapses: the row of each spiking source is drawn again
+/// (`RowRule::row_targets`, the same targets a stored row holds) into `scratch`.
+#[allow(clippy::too_many_arguments)]
+pub fn propagate_procedural(
+    rule: &RowRule,
+    rng: &Philox,
+    source_offset: u32,
+    target_offset: u32,
+    sources: &[u32],
+    step: u64,
+    targets_owned: Range<u32>,
+    ring: &mut RingView<'_>,
+    scratch: &mut Vec<u32>,
+) {
+    let shift = target_offset.wrapping_sub(ring.first_neuron);
+    let start = ((step + u64::from(rule.delay)) % u64::from(ring.slots)) as usize * ring.len;
+    let slot = &mut ring.ring[start..start + ring.len];
+    for &s in sources {
+        scratch.clear();
+        rule.row_targets(rng, s - source_offset, scratch);
+        for &t in scratch.iter() {
+            if targets_owned.contains(&t) {
+                let entry = &mut slot[t.wrapping_add(shift) as usize];
+                *entry = entry.wrapping_add(rule.weight);
             }
         }
     }

@@ -5,13 +5,12 @@
 use std::num::NonZeroU64;
 use std::ops::Range;
 
-use wgpu::util::DeviceExt;
-
 use crate::config::Receptor;
-use crate::network::{Network, PerSynapse, Projection, StimulusInput};
+use crate::network::{Network, StimulusInput};
 
 use super::layout::*;
 use super::pipelines::Pipelines;
+use super::synapses::{entry, Allocator, DeviceCsr, ProjectionChunk, SynapseContext};
 use super::GpuError;
 
 /// Most steps in one submission: bounds the per-step uniform buffer (256 bytes per step).
@@ -35,11 +34,6 @@ pub enum StimulusDispatch {
     Poisson { due: Range<u64>, dispatch: Dispatch },
     /// Dispatched at these due steps (increasing).
     Spikes { steps: Vec<u64>, dispatch: Dispatch },
-}
-
-pub struct ProjectionChunk {
-    pub source_population: u32,
-    pub bind_group: wgpu::BindGroup,
 }
 
 pub struct ProbeBuffers {
@@ -85,6 +79,8 @@ pub struct Resources {
     pub currents: Option<(Vec<u64>, Dispatch)>,
     pub probes: Vec<ProbeBuffers>,
     pub chunks: Vec<ProjectionChunk>,
+    /// Where each projection's synapses are on the device (not procedural ones).
+    pub device_csrs: Vec<DeviceCsr>,
     /// Steps one submission may hold (samples and uniforms bound it).
     pub max_submission_steps: u32,
     pub staging_layout: StagingLayout,
@@ -92,53 +88,10 @@ pub struct Resources {
     pub device_bytes: u64,
 }
 
-struct Allocator<'a> {
-    device: &'a wgpu::Device,
-    bytes: u64,
-}
-
-impl Allocator<'_> {
-    fn init(&mut self, label: &str, contents: &[u8], usage: wgpu::BufferUsages) -> wgpu::Buffer {
-        // Bindings need at least 4 bytes.
-        let padded;
-        let contents = if contents.len() < 4 {
-            padded = [contents, &[0u8; 4][..4 - contents.len()]].concat();
-            &padded[..]
-        } else {
-            contents
-        };
-        self.bytes += contents.len() as u64;
-        self.device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents,
-                usage,
-            })
-    }
-
-    fn zeroed(&mut self, label: &str, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
-        let size = size.max(4).next_multiple_of(4);
-        self.bytes += size;
-        self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(label),
-            size,
-            usage,
-            mapped_at_creation: false,
-        })
-    }
-}
-
 const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE;
 const UNIFORM: wgpu::BufferUsages = wgpu::BufferUsages::UNIFORM;
 const COPY_SRC: wgpu::BufferUsages = wgpu::BufferUsages::COPY_SRC;
 const COPY_DST: wgpu::BufferUsages = wgpu::BufferUsages::COPY_DST;
-
-fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry {
-        binding,
-        resource: buffer.as_entire_binding(),
-    }
-}
 
 fn bind_group(
     device: &wgpu::Device,
@@ -171,6 +124,7 @@ fn check_binding(what: &str, bytes: u64, limits: &wgpu::Limits) -> Result<(), Gp
 impl Resources {
     pub fn new(
         device: &wgpu::Device,
+        queue: &wgpu::Queue,
         limits: &wgpu::Limits,
         pipelines: &Pipelines,
         network: &Network,
@@ -232,10 +186,7 @@ impl Resources {
         let run_buffer = alloc.init("run params", bytemuck::bytes_of(&run), UNIFORM);
         let control = alloc.init(
             "control",
-            bytemuck::bytes_of(&Control {
-                fault_neuron: NO_FAULT,
-                ..Control::default()
-            }),
+            bytemuck::bytes_of(&Control::reset()),
             state_usage,
         );
         let v_m = alloc.init("v_m", bytemuck::cast_slice(&init.v_m), state_usage);
@@ -330,7 +281,16 @@ impl Resources {
         let (stimuli, currents) = stimulus_resources(device, &mut alloc, layouts, network);
         let (probes, samples, samples_words) =
             probe_resources(device, &mut alloc, layouts, network, max_submission_steps);
-        let chunks = projection_resources(device, &mut alloc, layouts, limits, network)?;
+        let synapse_context = SynapseContext {
+            device,
+            queue,
+            pipelines,
+            binding_limit: limits
+                .max_storage_buffer_binding_size
+                .min(limits.max_buffer_size),
+            key,
+        };
+        let (chunks, device_csrs) = super::synapses::upload(&synapse_context, &mut alloc, network)?;
 
         let control_size = std::mem::size_of::<Control>() as u64;
         let staging_layout = {
@@ -369,6 +329,7 @@ impl Resources {
             currents,
             probes,
             chunks,
+            device_csrs,
             max_submission_steps,
             staging_layout,
             device_bytes: alloc.bytes,
@@ -571,143 +532,4 @@ fn probe_resources(
         })
         .collect();
     (probes, samples, words)
-}
-
-fn projection_resources(
-    device: &wgpu::Device,
-    alloc: &mut Allocator<'_>,
-    layouts: &super::pipelines::Layouts,
-    limits: &wgpu::Limits,
-    network: &Network,
-) -> Result<Vec<ProjectionChunk>, GpuError> {
-    let binding_limit = limits
-        .max_storage_buffer_binding_size
-        .min(limits.max_buffer_size);
-    let placeholder = alloc.zeroed("no per-synapse values", 4, STORAGE);
-    let mut chunks = Vec::new();
-    for proj in &network.projections {
-        let csr = &proj.synapses;
-        if csr.n_synapses() == 0 {
-            continue;
-        }
-        let offsets: Vec<u32> = csr.row_offsets.iter().map(|&o| o as u32).collect();
-        check_binding(
-            &format!("row offsets of projection `{}`", proj.name),
-            4 * offsets.len() as u64,
-            limits,
-        )?;
-        let offsets_buffer = alloc.init(
-            &format!("{} row offsets", proj.name),
-            bytemuck::cast_slice(&offsets),
-            STORAGE,
-        );
-        for rows in chunk_rows(proj, binding_limit / 4)? {
-            chunks.push(projection_chunk(
-                device,
-                alloc,
-                layouts,
-                network,
-                proj,
-                rows,
-                &offsets_buffer,
-                &placeholder,
-            ));
-        }
-    }
-    Ok(chunks)
-}
-
-/// Split the rows of a projection into ranges whose synapses number at most `max_synapses`.
-fn chunk_rows(proj: &Projection, max_synapses: u64) -> Result<Vec<Range<usize>>, GpuError> {
-    let csr = &proj.synapses;
-    let mut ranges = Vec::new();
-    let mut start = 0;
-    while start < csr.n_rows() {
-        let base = csr.row_offsets[start];
-        // The last row whose end stays within the budget.
-        let end =
-            csr.row_offsets[start + 1..].partition_point(|&o| o - base <= max_synapses) + start;
-        if end == start {
-            return Err(GpuError::TooLarge {
-                what: format!("row {start} of projection `{}`", proj.name),
-                bytes: 4 * (csr.row_offsets[start + 1] - base),
-                limit: 4 * max_synapses,
-            });
-        }
-        ranges.push(start..end);
-        start = end;
-    }
-    Ok(ranges)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn projection_chunk(
-    device: &wgpu::Device,
-    alloc: &mut Allocator<'_>,
-    layouts: &super::pipelines::Layouts,
-    network: &Network,
-    proj: &Projection,
-    rows: Range<usize>,
-    offsets: &wgpu::Buffer,
-    placeholder: &wgpu::Buffer,
-) -> ProjectionChunk {
-    let csr = &proj.synapses;
-    let synapses = csr.row_offsets[rows.start] as usize..csr.row_offsets[rows.end] as usize;
-    let label = format!("{} rows {}..{}", proj.name, rows.start, rows.end);
-    let targets = alloc.init(
-        &label,
-        bytemuck::cast_slice(&csr.targets[synapses.clone()]),
-        STORAGE,
-    );
-    let (weight, weights) = match &csr.weights {
-        PerSynapse::Constant(w) => (*w, None),
-        PerSynapse::Each(ws) => (
-            0,
-            Some(alloc.init(&label, bytemuck::cast_slice(&ws[synapses.clone()]), STORAGE)),
-        ),
-    };
-    let (delay, delays) = match &csr.delays {
-        PerSynapse::Constant(d) => (u32::from(*d), None),
-        PerSynapse::Each(ds) => {
-            let packed: Vec<u32> = ds[synapses.clone()]
-                .chunks(2)
-                .map(|pair| u32::from(pair[0]) | pair.get(1).map_or(0, |&d| u32::from(d) << 16))
-                .collect();
-            (
-                0,
-                Some(alloc.init(&label, bytemuck::cast_slice(&packed), STORAGE)),
-            )
-        }
-    };
-    let params = ProjectionParams {
-        source_offset: network.populations[proj.source].offset,
-        source_population: proj.source as u32,
-        target_offset: network.populations[proj.target].offset,
-        receptor: proj.receptor.index() as u32,
-        weight,
-        delay,
-        per_synapse_weights: u32::from(weights.is_some()),
-        per_synapse_delays: u32::from(delays.is_some()),
-        row_begin: rows.start as u32,
-        row_end: rows.end as u32,
-        synapse_begin: synapses.start as u32,
-        pad0: 0,
-    };
-    let params_buffer = alloc.init(&label, bytemuck::bytes_of(&params), UNIFORM);
-    let bind_group = bind_group(
-        device,
-        &label,
-        &layouts.projection,
-        &[
-            entry(0, &params_buffer),
-            entry(1, offsets),
-            entry(2, &targets),
-            entry(3, weights.as_ref().unwrap_or(placeholder)),
-            entry(4, delays.as_ref().unwrap_or(placeholder)),
-        ],
-    );
-    ProjectionChunk {
-        source_population: proj.source as u32,
-        bind_group,
-    }
 }

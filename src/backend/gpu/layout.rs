@@ -9,10 +9,10 @@ use crate::model::IafCondExpDerived;
 /// `min_uniform_buffer_offset_alignment` of any adapter).
 pub const STEP_PARAMS_STRIDE: u64 = 256;
 
-/// Threads per workgroup of every kernel but `step_end` (`WORKGROUP_SIZE` in common.wgsl).
+/// Threads per workgroup of every kernel but `step_end` (`WORKGROUP_SIZE` in shared/util.wgsl).
 pub const WORKGROUP_SIZE: u32 = 64;
 
-/// `StepParams` in common.wgsl.
+/// `StepParams` in shared/state.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct StepParams {
@@ -22,7 +22,7 @@ pub struct StepParams {
     pub batch_step: u32,
 }
 
-/// `RunParams` in common.wgsl.
+/// `RunParams` in shared/state.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct RunParams {
@@ -36,7 +36,7 @@ pub struct RunParams {
     pub pad1: u32,
 }
 
-/// `Control` in common.wgsl.
+/// `Control` in shared/state.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct Control {
@@ -46,15 +46,26 @@ pub struct Control {
     pub steps_done: u32,
     pub record_count: u32,
     pub fault_neuron: u32,
+    pub overflow_neuron: u32,
     pub pad0: u32,
-    pub pad1: u32,
+}
+
+impl Control {
+    /// The control block at the start of a submission: nothing done, no fault.
+    pub fn reset() -> Control {
+        Control {
+            fault_neuron: NO_FAULT,
+            overflow_neuron: NO_FAULT,
+            ..Control::default()
+        }
+    }
 }
 
 /// Byte range of `Control` that the host resets before each submission: halted, steps_done,
-/// record_count, fault_neuron (next_step is left to the GPU).
+/// record_count and the faults (next_step is left to the GPU).
 pub const CONTROL_RESET_OFFSET: u64 = 8;
 
-/// `NO_FAULT` in common.wgsl.
+/// `NO_FAULT` in shared/state.wgsl.
 pub const NO_FAULT: u32 = u32::MAX;
 
 /// `Population` in neuron_update.wgsl.
@@ -115,11 +126,43 @@ pub struct ProjectionParams {
     pub row_begin: u32,
     pub row_end: u32,
     pub synapse_begin: u32,
-    pub pad0: u32,
+    pub row_kind: u32,
+    pub row_length: u32,
+    pub n_targets: u32,
+    pub exclude_self: u32,
+    pub stream: u32,
 }
 
+/// `ProjectionParams::row_kind` of procedural rows.
+pub const ROW_OUTDEGREE: u32 = 1;
+pub const ROW_ALL_TO_ALL: u32 = 2;
+pub const ROW_ONE_TO_ONE: u32 = 3;
+
+/// `Connect` in connect.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct ConnectParams {
+    pub n_sources: u32,
+    pub n_targets: u32,
+    pub k: u32,
+    pub exclude_self: u32,
+    pub stream: u32,
+    pub key0: u32,
+    pub key1: u32,
+    pub row_begin: u32,
+    pub row_end: u32,
+    pub items: u32,
+    pub pad0: u32,
+    pub pad1: u32,
+    /// First synapse of each bound chunk, then the end of the last: CONNECT_CHUNKS + 1 used.
+    pub chunk_starts: [u32; 12],
+}
+
+/// Synapse chunks one connect dispatch writes (targets0..targets7 in connect.wgsl).
+pub const CONNECT_CHUNKS: usize = 8;
+
 /// The WGSL struct name of each twin and its size in bytes, for the shader test.
-pub fn struct_sizes() -> [(&'static str, usize); 8] {
+pub fn struct_sizes() -> [(&'static str, usize); 9] {
     use std::mem::size_of;
     [
         ("StepParams", size_of::<StepParams>()),
@@ -130,5 +173,6 @@ pub fn struct_sizes() -> [(&'static str, usize); 8] {
         ("Stimulus", size_of::<StimulusParams>()),
         ("Probe", size_of::<ProbeParams>()),
         ("Projection", size_of::<ProjectionParams>()),
+        ("Connect", size_of::<ConnectParams>()),
     ]
 }

@@ -12,6 +12,7 @@ pub mod buffers;
 pub mod device;
 pub mod layout;
 pub mod pipelines;
+pub mod synapses;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -109,7 +110,7 @@ impl<'n> GpuBackend<'n> {
         let device = &ctx.device;
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let res = Resources::new(device, &ctx.summary.limits, &pipelines, network)?;
+        let res = Resources::new(device, &ctx.queue, &ctx.summary.limits, &pipelines, network)?;
         let staging = [0, 1].map(|i| {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(if i == 0 { "staging 0" } else { "staging 1" }),
@@ -170,6 +171,38 @@ impl<'n> GpuBackend<'n> {
         self.res.device_bytes + 2 * self.res.staging_layout.size
     }
 
+    /// The targets of projection `projection` as the device holds them, each row sorted (rows
+    /// drawn on the device are filled in any order), with row offsets; `None` for procedural
+    /// projections, which hold nothing.
+    pub fn synapses_on_device(
+        &self,
+        projection: usize,
+    ) -> Result<Option<(Vec<u64>, Vec<u32>)>, GpuError> {
+        let Some(csr) = self
+            .res
+            .device_csrs
+            .iter()
+            .find(|c| c.projection == projection)
+        else {
+            return Ok(None);
+        };
+        let mut targets = Vec::new();
+        for (buffer, synapses) in &csr.chunks {
+            let bytes = synapses::read_back(
+                &self.ctx.device,
+                &self.ctx.queue,
+                buffer,
+                0,
+                4 * (synapses.end - synapses.start),
+            )?;
+            targets.extend_from_slice(bytemuck::cast_slice::<u8, u32>(&bytes));
+        }
+        for w in csr.row_offsets.windows(2) {
+            targets[w[0] as usize..w[1] as usize].sort_unstable();
+        }
+        Ok(Some((csr.row_offsets.clone(), targets)))
+    }
+
     pub fn adapter_name(&self) -> String {
         self.ctx.adapter_name()
     }
@@ -217,10 +250,7 @@ impl<'n> GpuBackend<'n> {
                 bytemuck::bytes_of(&params.first_batch_step),
             );
         }
-        let reset = Control {
-            fault_neuron: NO_FAULT,
-            ..Control::default()
-        };
+        let reset = Control::reset();
         queue.write_buffer(
             &res.control,
             CONTROL_RESET_OFFSET,
@@ -292,8 +322,12 @@ impl<'n> GpuBackend<'n> {
                     pass.set_pipeline(&p.dispatch_args);
                     pass.set_bind_group(2, &res.dispatch_args_bind_group, &[]);
                     pass.dispatch_workgroups(res.run.n_populations.div_ceil(WORKGROUP_SIZE), 1, 1);
-                    pass.set_pipeline(&p.propagate);
                     for chunk in &res.chunks {
+                        pass.set_pipeline(if chunk.procedural {
+                            &p.propagate_procedural
+                        } else {
+                            &p.propagate
+                        });
                         pass.set_bind_group(2, &chunk.bind_group, &[]);
                         pass.dispatch_workgroups_indirect(
                             &res.dispatch_args,

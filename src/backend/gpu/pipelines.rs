@@ -1,37 +1,64 @@
 //! Shader modules, bind group layouts (written out, one comment per binding) and compute
-//! pipelines. Each kernel file is compiled with `shaders/common.wgsl` in front of it.
+//! pipelines. Each kernel file is compiled with `shaders/shared/util.wgsl` (and, for the
+//! simulation kernels, `shaders/shared/state.wgsl`) in front of it.
 
 use std::num::NonZeroU64;
 
 use super::layout::{
-    Control, PopulationParams, ProbeParams, ProjectionParams, RunParams, StepParams, StimulusParams,
+    ConnectParams, Control, PopulationParams, ProbeParams, ProjectionParams, RunParams, StepParams,
+    StimulusParams,
 };
 
-pub const COMMON: &str = include_str!("../../../shaders/common.wgsl");
+/// Helpers of every kernel (Philox, grid indexing).
+pub const SHARED_UTIL: &str = include_str!("../../../shaders/shared/util.wgsl");
+/// Structs and bind groups 0 and 1 of the simulation kernels.
+pub const SHARED_STATE: &str = include_str!("../../../shaders/shared/state.wgsl");
 
-/// Every kernel file, by name: its source without the common part.
-pub const KERNELS: [(&str, &str); 5] = [
+/// Every kernel file, by name: its source, and whether it is a simulation kernel (which shares
+/// the state of `shared/state.wgsl`).
+pub const KERNELS: [(&str, &str, bool); 6] = [
     (
         "neuron_update",
         include_str!("../../../shaders/neuron_update.wgsl"),
+        true,
     ),
-    ("stimulus", include_str!("../../../shaders/stimulus.wgsl")),
-    ("record", include_str!("../../../shaders/record.wgsl")),
-    ("propagate", include_str!("../../../shaders/propagate.wgsl")),
-    ("step_end", include_str!("../../../shaders/step_end.wgsl")),
+    (
+        "stimulus",
+        include_str!("../../../shaders/stimulus.wgsl"),
+        true,
+    ),
+    ("record", include_str!("../../../shaders/record.wgsl"), true),
+    (
+        "propagate",
+        include_str!("../../../shaders/propagate.wgsl"),
+        true,
+    ),
+    (
+        "step_end",
+        include_str!("../../../shaders/step_end.wgsl"),
+        true,
+    ),
+    (
+        "connect",
+        include_str!("../../../shaders/connect.wgsl"),
+        false,
+    ),
 ];
 
-/// The full source of a kernel file: common definitions, then the kernel.
+/// The full source of a kernel file: the shared parts it uses, then the kernel.
 pub fn kernel_source(name: &str) -> String {
-    let kernel = KERNELS
+    let (_, kernel, simulation) = KERNELS
         .iter()
-        .find(|(n, _)| *n == name)
-        .unwrap_or_else(|| panic!("no shader named {name}"))
-        .1;
-    format!("{COMMON}\n{kernel}")
+        .find(|(n, _, _)| *n == name)
+        .unwrap_or_else(|| panic!("no shader named {name}"));
+    if *simulation {
+        format!("{SHARED_UTIL}\n{SHARED_STATE}\n{kernel}")
+    } else {
+        format!("{SHARED_UTIL}\n{kernel}")
+    }
 }
 
-/// Layouts of the bind groups (see common.wgsl for what each group holds).
+/// Layouts of the bind groups (see shared/state.wgsl for what each group holds).
 pub struct Layouts {
     /// Group 0: `StepParams`, dynamic offset.
     pub step: wgpu::BindGroupLayout,
@@ -42,6 +69,8 @@ pub struct Layouts {
     pub probe: wgpu::BindGroupLayout,
     pub projection: wgpu::BindGroupLayout,
     pub dispatch_args: wgpu::BindGroupLayout,
+    /// Group 0 of connect.wgsl.
+    pub connect: wgpu::BindGroupLayout,
 }
 
 pub struct Pipelines {
@@ -53,7 +82,13 @@ pub struct Pipelines {
     pub record: wgpu::ComputePipeline,
     pub dispatch_args: wgpu::ComputePipeline,
     pub propagate: wgpu::ComputePipeline,
+    pub propagate_procedural: wgpu::ComputePipeline,
     pub step_end: wgpu::ComputePipeline,
+    pub outdegree_fill: wgpu::ComputePipeline,
+    pub all_to_all_fill: wgpu::ComputePipeline,
+    pub one_to_one_fill: wgpu::ComputePipeline,
+    pub indegree_count: wgpu::ComputePipeline,
+    pub indegree_fill: wgpu::ComputePipeline,
 }
 
 fn size_of<T>() -> Option<NonZeroU64> {
@@ -201,6 +236,27 @@ impl Layouts {
                     storage(5, false),
                 ],
             ),
+            connect: layout(
+                device,
+                "connect",
+                &[
+                    // ConnectParams.
+                    uniform(0, size_of::<ConnectParams>(), false),
+                    // row_counts: synapses per source, then fill cursors.
+                    storage(1, false),
+                    // row_offsets of the projection.
+                    storage(2, true),
+                    // targets0..targets7: the synapse chunks one dispatch writes.
+                    storage(3, false),
+                    storage(4, false),
+                    storage(5, false),
+                    storage(6, false),
+                    storage(7, false),
+                    storage(8, false),
+                    storage(9, false),
+                    storage(10, false),
+                ],
+            ),
         }
     }
 }
@@ -241,6 +297,7 @@ impl Pipelines {
         let record = module("record");
         let propagate = module("propagate");
         let step_end = module("step_end");
+        let connect = module("connect");
         let base = [&layouts.step, &layouts.state];
         let l = &layouts;
         Pipelines {
@@ -281,7 +338,18 @@ impl Pipelines {
                 "propagate",
                 &[&l.step, &l.state, &l.projection],
             ),
+            propagate_procedural: pipeline(
+                device,
+                &propagate,
+                "propagate_procedural",
+                &[&l.step, &l.state, &l.projection],
+            ),
             step_end: pipeline(device, &step_end, "main", &base),
+            outdegree_fill: pipeline(device, &connect, "outdegree_fill", &[&l.connect]),
+            all_to_all_fill: pipeline(device, &connect, "all_to_all_fill", &[&l.connect]),
+            one_to_one_fill: pipeline(device, &connect, "one_to_one_fill", &[&l.connect]),
+            indegree_count: pipeline(device, &connect, "indegree_count", &[&l.connect]),
+            indegree_fill: pipeline(device, &connect, "indegree_fill", &[&l.connect]),
             layouts,
         }
     }

@@ -7,7 +7,7 @@ use toml::Spanned;
 
 use crate::config::error::table_label;
 use crate::config::raw::RawProjection;
-use crate::config::spec::{ConnectionRule, Distribution, ProjectionSpec};
+use crate::config::spec::{ConnectionRule, Distribution, ProjectionSpec, SynapseStorage};
 use crate::config::units::Dimension;
 
 use super::{
@@ -22,6 +22,8 @@ const RULES: [&str; 6] = [
     "fixed_total_number",
     "pairwise_bernoulli",
 ];
+
+const STORAGE: [&str; 2] = ["stored", "procedural"];
 
 /// The key each rule takes, with its meaning.
 const RULE_KEYS: [(&str, &str, &str); 4] = [
@@ -117,7 +119,8 @@ impl Validator {
         let allow_autapses = r.allow_autapses.as_ref().is_none_or(|b| *b.get_ref());
         let allow_multapses = r.allow_multapses.as_ref().is_none_or(|b| *b.get_ref());
         let rule = self.rule(t, r);
-        let (source, target, rule) = (source?, target?, rule?);
+        let storage = self.storage(t, r);
+        let (source, target, rule, storage) = (source?, target?, rule?, storage?);
         // Size errors point at the rule's key (indegree, ...) or, for one_to_one, at the rule.
         let rule_key = match rule {
             ConnectionRule::FixedIndegree(_) => r.indegree.as_ref().map(Spanned::span),
@@ -136,17 +139,85 @@ impl Validator {
             multapses: allow_multapses,
         };
         self.check_rule_fits(t, rule, rule_span, &partners)?;
+        let (weight, delay) = (weight?, delay?);
+        if storage == SynapseStorage::Procedural {
+            self.check_procedural(t, r, rule, allow_multapses, &weight, &delay)?;
+        }
         Some(ProjectionSpec {
             name: String::new(),
             source,
             target,
             receptor: receptor?,
-            weight_ns: weight?,
-            delay_ms: delay?,
+            weight_ns: weight,
+            delay_ms: delay,
             rule,
             allow_autapses,
             allow_multapses,
+            storage,
         })
+    }
+
+    /// `storage = "stored" | "procedural"` (default stored).
+    fn storage(&mut self, t: &Table, r: &RawProjection) -> Option<SynapseStorage> {
+        let Some(s) = &r.storage else {
+            return Some(SynapseStorage::Stored);
+        };
+        match self.choice(t, "storage", s, &STORAGE)? {
+            "procedural" => Some(SynapseStorage::Procedural),
+            _ => Some(SynapseStorage::Stored),
+        }
+    }
+
+    /// Procedural synapses are drawn again row by row, from the source: the rule must draw a
+    /// source's row on its own, and weight and delay must be one value each.
+    fn check_procedural(
+        &mut self,
+        t: &Table,
+        r: &RawProjection,
+        rule: ConnectionRule,
+        multapses: bool,
+        weight: &Distribution,
+        delay: &Distribution,
+    ) -> Option<()> {
+        let span = r.storage.as_ref().map_or(t.span.clone(), Spanned::span);
+        let row_rule = match rule {
+            ConnectionRule::AllToAll | ConnectionRule::OneToOne => true,
+            ConnectionRule::FixedOutdegree(_) => multapses,
+            _ => false,
+        };
+        if !row_rule {
+            let why = if matches!(rule, ConnectionRule::FixedOutdegree(_)) {
+                "fixed_outdegree without multapses draws a row's targets one after another,                  each depending on the last"
+                    .to_string()
+            } else {
+                format!(
+                    "rule {} does not draw a source's row on its own",
+                    rule.name()
+                )
+            };
+            return self.fail(
+                t,
+                "storage",
+                span,
+                format!("procedural storage draws a spiking source's row again, but {why}"),
+                "use rule = \"fixed_outdegree\" (with allow_multapses = true), \"all_to_all\" or \
+                 \"one_to_one\", or storage = \"stored\"",
+            );
+        }
+        for (key, value) in [("weight", weight), ("delay", delay)] {
+            if !value.is_constant() {
+                return self.fail(
+                    t,
+                    key,
+                    span.clone(),
+                    format!(
+                        "procedural storage keeps one {key} per projection, not a distribution"
+                    ),
+                    format!("give a single {key}, or use storage = \"stored\""),
+                );
+            }
+        }
+        Some(())
     }
 
     /// The rule and its one parameter: required for its rule, rejected for the others.

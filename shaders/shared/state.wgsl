@@ -1,14 +1,14 @@
-// Shared by every kernel: prepended to each shader file by src/backend/gpu/pipelines.rs.
+// Shared by every kernel: what the simulation kernels share (structs, bind groups 0 and 1).
+// Prepended, after shared/util.wgsl, to each simulation kernel by src/backend/gpu/pipelines.rs.
 //
 // Structs here have Rust twins in src/backend/gpu/layout.rs (and `Derived` in
 // src/model/iaf_cond_exp.rs): keep them in sync. tests/shaders.rs checks every size with naga.
 //
-// Bind groups of every kernel:
+// Bind groups of every simulation kernel:
 //   group 0: the step being computed (uniform, one 256-byte slot per step, dynamic offset);
 //   group 1: the network state shared by all kernels (below);
 //   group 2: what one dispatch works on (a population, a stimulus, a projection chunk, a probe).
 
-const WORKGROUP_SIZE: u32 = 64u;
 // `Control.fault_neuron` when every state is finite.
 const NO_FAULT: u32 = 0xffffffffu;
 
@@ -50,8 +50,9 @@ struct Control {
     record_count: atomic<u32>,
     // Smallest neuron whose state became non-finite, or NO_FAULT.
     fault_neuron: atomic<u32>,
+    // Smallest neuron whose fixed-point input overflowed (came out negative), or NO_FAULT.
+    overflow_neuron: atomic<u32>,
     pad0: u32,
-    pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> step: StepParams;
@@ -80,41 +81,3 @@ fn step_is_live() -> bool {
         && control.next_step_hi == step.step_hi;
 }
 
-// Index of this workgroup in a 2-D grid (beyond 65,535 workgroups per dimension).
-fn workgroup_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return wid.y * nwg.x + wid.x;
-}
-
-fn is_finite(x: f32) -> bool {
-    return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
-}
-
-// High 32 bits of the 64-bit product a * b, from 16-bit halves (WGSL has no 64-bit integers).
-fn mul_hi(a: u32, b: u32) -> u32 {
-    let a_lo = a & 0xffffu;
-    let a_hi = a >> 16u;
-    let b_lo = b & 0xffffu;
-    let b_hi = b >> 16u;
-    let lo_lo = a_lo * b_lo;
-    let hi_lo = a_hi * b_lo;
-    let lo_hi = a_lo * b_hi;
-    let cross = (lo_lo >> 16u) + (hi_lo & 0xffffu) + lo_hi;
-    return a_hi * b_hi + (hi_lo >> 16u) + (cross >> 16u);
-}
-
-// Philox4x32-10 (Salmon et al. 2011); twin: src/rng.rs, same words bit for bit.
-fn philox4x32_10(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
-    var c = counter;
-    var k = key;
-    for (var round = 0u; round < 10u; round++) {
-        if (round > 0u) {
-            k = k + vec2<u32>(0x9E3779B9u, 0xBB67AE85u);
-        }
-        let hi0 = mul_hi(0xD2511F53u, c.x);
-        let lo0 = 0xD2511F53u * c.x;
-        let hi1 = mul_hi(0xCD9E8D57u, c.z);
-        let lo1 = 0xCD9E8D57u * c.z;
-        c = vec4<u32>(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
-    }
-    return c;
-}

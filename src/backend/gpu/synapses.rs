@@ -1,0 +1,615 @@
+//! A network's synapses on the device: stored CSR rows uploaded from the host, rules drawn on the
+//! device (`shaders/connect.wgsl`: the synapses never pass through host memory), and procedural
+//! rules that store nothing. Rows are cut into chunks so that no binding exceeds the adapter's
+//! `max_storage_buffer_binding_size`.
+
+use std::ops::Range;
+
+use wgpu::util::DeviceExt;
+
+use crate::network::{Csr, Network, PerSynapse, Projection, RowRule, RowRuleKind, Synapses};
+
+use super::layout::*;
+use super::pipelines::Pipelines;
+use super::GpuError;
+
+/// One propagate dispatch of one projection: a chunk of stored rows, or a procedural rule.
+pub struct ProjectionChunk {
+    pub source_population: u32,
+    pub bind_group: wgpu::BindGroup,
+    pub procedural: bool,
+}
+
+/// A projection's CSR on the device, for reading back (tests compare it with the host's).
+pub struct DeviceCsr {
+    pub projection: usize,
+    /// Row offsets (as on the host: `n_sources + 1` synapse indices).
+    pub row_offsets: Vec<u64>,
+    /// Target buffers and the synapse range each holds.
+    pub chunks: Vec<(wgpu::Buffer, Range<u64>)>,
+}
+
+/// Creates the buffers; counts the bytes.
+pub struct Allocator<'a> {
+    pub device: &'a wgpu::Device,
+    pub bytes: u64,
+}
+
+impl Allocator<'_> {
+    pub fn init(
+        &mut self,
+        label: &str,
+        contents: &[u8],
+        usage: wgpu::BufferUsages,
+    ) -> wgpu::Buffer {
+        // Bindings need at least 4 bytes.
+        let padded;
+        let contents = if contents.len() < 4 {
+            padded = [contents, &[0u8; 4][..4 - contents.len()]].concat();
+            &padded[..]
+        } else {
+            contents
+        };
+        self.bytes += contents.len() as u64;
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage,
+            })
+    }
+
+    pub fn zeroed(&mut self, label: &str, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
+        let size = size.max(4).next_multiple_of(4);
+        self.bytes += size;
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage,
+            mapped_at_creation: false,
+        })
+    }
+}
+
+const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE;
+const UNIFORM: wgpu::BufferUsages = wgpu::BufferUsages::UNIFORM;
+const COPY_SRC: wgpu::BufferUsages = wgpu::BufferUsages::COPY_SRC;
+
+pub fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: buffer.as_entire_binding(),
+    }
+}
+
+/// Buffers bound where a dispatch uses nothing.
+struct Placeholders {
+    read: wgpu::Buffer,
+    write: wgpu::Buffer,
+}
+
+/// Everything the synapse setup needs of the device.
+pub struct SynapseContext<'a> {
+    pub device: &'a wgpu::Device,
+    pub queue: &'a wgpu::Queue,
+    pub pipelines: &'a Pipelines,
+    /// Most bytes one storage binding may hold.
+    pub binding_limit: u64,
+    /// The run's Philox key.
+    pub key: [u32; 2],
+}
+
+/// Put every projection of `network` on the device.
+pub fn upload(
+    ctx: &SynapseContext<'_>,
+    alloc: &mut Allocator<'_>,
+    network: &Network,
+) -> Result<(Vec<ProjectionChunk>, Vec<DeviceCsr>), GpuError> {
+    // Unused bindings get a 4-byte buffer: one for read-only bindings, another for writable ones
+    // (one buffer may not be both in one dispatch).
+    let placeholders = Placeholders {
+        read: alloc.zeroed("placeholder (read)", 4, STORAGE),
+        write: alloc.zeroed("placeholder (write)", 4, STORAGE),
+    };
+    let placeholder = &placeholders.read;
+    let mut chunks = Vec::new();
+    let mut csrs = Vec::new();
+    for (index, proj) in network.projections.iter().enumerate() {
+        match &proj.synapses {
+            Synapses::Stored(csr) => {
+                if csr.n_synapses() == 0 {
+                    continue;
+                }
+                let offsets = upload_offsets(ctx, alloc, proj, &csr.row_offsets)?;
+                let mut device_chunks = Vec::new();
+                for rows in chunk_rows(proj, &csr.row_offsets, ctx.binding_limit / 4)? {
+                    let (chunk, targets) =
+                        stored_chunk(ctx, alloc, network, proj, csr, rows, &offsets, placeholder);
+                    chunks.push(chunk);
+                    device_chunks.push(targets);
+                }
+                csrs.push(DeviceCsr {
+                    projection: index,
+                    row_offsets: csr.row_offsets.clone(),
+                    chunks: device_chunks,
+                });
+            }
+            Synapses::Deferred(rule) => {
+                if rule.n_synapses() == 0 {
+                    continue;
+                }
+                let (mut new_chunks, csr) =
+                    drawn_on_device(ctx, alloc, network, index, rule, &placeholders)?;
+                chunks.append(&mut new_chunks);
+                csrs.push(csr);
+            }
+            Synapses::Procedural(rule) => {
+                chunks.push(procedural(ctx, alloc, network, proj, rule, placeholder));
+            }
+        }
+    }
+    Ok((chunks, csrs))
+}
+
+fn check_binding(what: String, bytes: u64, limit: u64) -> Result<(), GpuError> {
+    if bytes > limit {
+        return Err(GpuError::TooLarge { what, bytes, limit });
+    }
+    Ok(())
+}
+
+fn upload_offsets(
+    ctx: &SynapseContext<'_>,
+    alloc: &mut Allocator<'_>,
+    proj: &Projection,
+    row_offsets: &[u64],
+) -> Result<wgpu::Buffer, GpuError> {
+    let offsets: Vec<u32> = row_offsets.iter().map(|&o| o as u32).collect();
+    check_binding(
+        format!("row offsets of projection `{}`", proj.name),
+        4 * offsets.len() as u64,
+        ctx.binding_limit,
+    )?;
+    Ok(alloc.init(
+        &format!("{} row offsets", proj.name),
+        bytemuck::cast_slice(&offsets),
+        STORAGE,
+    ))
+}
+
+/// Split rows into ranges whose synapses number at most `max_synapses`.
+fn chunk_rows(
+    proj: &Projection,
+    row_offsets: &[u64],
+    max_synapses: u64,
+) -> Result<Vec<Range<usize>>, GpuError> {
+    let n_rows = row_offsets.len() - 1;
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    while start < n_rows {
+        let base = row_offsets[start];
+        // The last row whose end stays within the budget.
+        let end = row_offsets[start + 1..].partition_point(|&o| o - base <= max_synapses) + start;
+        if end == start {
+            return Err(GpuError::TooLarge {
+                what: format!("row {start} of projection `{}`", proj.name),
+                bytes: 4 * (row_offsets[start + 1] - base),
+                limit: 4 * max_synapses,
+            });
+        }
+        ranges.push(start..end);
+        start = end;
+    }
+    Ok(ranges)
+}
+
+fn params(network: &Network, proj: &Projection) -> ProjectionParams {
+    ProjectionParams {
+        source_offset: network.populations[proj.source].offset,
+        source_population: proj.source as u32,
+        target_offset: network.populations[proj.target].offset,
+        receptor: proj.receptor.index() as u32,
+        ..ProjectionParams::default()
+    }
+}
+
+fn projection_bind_group(
+    ctx: &SynapseContext<'_>,
+    alloc: &mut Allocator<'_>,
+    label: &str,
+    params: &ProjectionParams,
+    buffers: [&wgpu::Buffer; 4],
+) -> wgpu::BindGroup {
+    let params_buffer = alloc.init(label, bytemuck::bytes_of(params), UNIFORM);
+    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout: &ctx.pipelines.layouts.projection,
+        entries: &[
+            entry(0, &params_buffer),
+            entry(1, buffers[0]),
+            entry(2, buffers[1]),
+            entry(3, buffers[2]),
+            entry(4, buffers[3]),
+        ],
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn stored_chunk(
+    ctx: &SynapseContext<'_>,
+    alloc: &mut Allocator<'_>,
+    network: &Network,
+    proj: &Projection,
+    csr: &Csr,
+    rows: Range<usize>,
+    offsets: &wgpu::Buffer,
+    placeholder: &wgpu::Buffer,
+) -> (ProjectionChunk, (wgpu::Buffer, Range<u64>)) {
+    let synapses = csr.row_offsets[rows.start] as usize..csr.row_offsets[rows.end] as usize;
+    let label = format!("{} rows {}..{}", proj.name, rows.start, rows.end);
+    let targets = alloc.init(
+        &label,
+        bytemuck::cast_slice(&csr.targets[synapses.clone()]),
+        STORAGE | COPY_SRC,
+    );
+    let (weight, weights) = match &csr.weights {
+        PerSynapse::Constant(w) => (*w, None),
+        PerSynapse::Each(ws) => (
+            0,
+            Some(alloc.init(&label, bytemuck::cast_slice(&ws[synapses.clone()]), STORAGE)),
+        ),
+    };
+    let (delay, delays) = match &csr.delays {
+        PerSynapse::Constant(d) => (u32::from(*d), None),
+        PerSynapse::Each(ds) => {
+            let packed: Vec<u32> = ds[synapses.clone()]
+                .chunks(2)
+                .map(|pair| u32::from(pair[0]) | pair.get(1).map_or(0, |&d| u32::from(d) << 16))
+                .collect();
+            (
+                0,
+                Some(alloc.init(&label, bytemuck::cast_slice(&packed), STORAGE)),
+            )
+        }
+    };
+    let p = ProjectionParams {
+        weight,
+        delay,
+        per_synapse_weights: u32::from(weights.is_some()),
+        per_synapse_delays: u32::from(delays.is_some()),
+        row_begin: rows.start as u32,
+        row_end: rows.end as u32,
+        synapse_begin: synapses.start as u32,
+        ..params(network, proj)
+    };
+    let bind_group = projection_bind_group(
+        ctx,
+        alloc,
+        &label,
+        &p,
+        [
+            offsets,
+            &targets,
+            weights.as_ref().unwrap_or(placeholder),
+            delays.as_ref().unwrap_or(placeholder),
+        ],
+    );
+    let chunk = ProjectionChunk {
+        source_population: proj.source as u32,
+        bind_group,
+        procedural: false,
+    };
+    (chunk, (targets, synapses.start as u64..synapses.end as u64))
+}
+
+fn procedural(
+    ctx: &SynapseContext<'_>,
+    alloc: &mut Allocator<'_>,
+    network: &Network,
+    proj: &Projection,
+    rule: &RowRule,
+    placeholder: &wgpu::Buffer,
+) -> ProjectionChunk {
+    let (row_kind, row_length) = match rule.kind {
+        RowRuleKind::FixedOutdegree(k) => (ROW_OUTDEGREE, k),
+        RowRuleKind::AllToAll => (ROW_ALL_TO_ALL, rule.n_targets),
+        RowRuleKind::OneToOne => (ROW_ONE_TO_ONE, 1),
+        RowRuleKind::FixedIndegree(_) => unreachable!("fixed_indegree is never procedural"),
+    };
+    let p = ProjectionParams {
+        weight: rule.weight,
+        delay: u32::from(rule.delay),
+        row_begin: 0,
+        row_end: rule.n_sources,
+        row_kind,
+        row_length,
+        n_targets: rule.n_targets,
+        exclude_self: u32::from(rule.exclude_self),
+        stream: rule.stream,
+        ..params(network, proj)
+    };
+    let label = format!("{} (procedural)", proj.name);
+    ProjectionChunk {
+        source_population: proj.source as u32,
+        bind_group: projection_bind_group(ctx, alloc, &label, &p, [placeholder; 4]),
+        procedural: true,
+    }
+}
+
+/// Draw a rule's synapses on the device into chunked target buffers.
+fn drawn_on_device(
+    ctx: &SynapseContext<'_>,
+    alloc: &mut Allocator<'_>,
+    network: &Network,
+    index: usize,
+    rule: &RowRule,
+    placeholders: &Placeholders,
+) -> Result<(Vec<ProjectionChunk>, DeviceCsr), GpuError> {
+    let placeholder = &placeholders.read;
+    let proj = &network.projections[index];
+    let n_s = u64::from(rule.n_sources);
+    let per_row = |k: u64| -> Vec<u64> { (0..=n_s).map(|i| i * k).collect() };
+    let mut base = ConnectParams {
+        n_sources: rule.n_sources,
+        n_targets: rule.n_targets,
+        exclude_self: u32::from(rule.exclude_self),
+        stream: rule.stream,
+        key0: ctx.key[0],
+        key1: ctx.key[1],
+        ..ConnectParams::default()
+    };
+    let mut row_counts = None;
+    let row_offsets: Vec<u64> = match rule.kind {
+        RowRuleKind::FixedOutdegree(k) => {
+            base.k = k;
+            per_row(u64::from(k))
+        }
+        RowRuleKind::AllToAll => per_row(u64::from(rule.n_targets - u32::from(rule.exclude_self))),
+        RowRuleKind::OneToOne => per_row(1),
+        RowRuleKind::FixedIndegree(k) => {
+            base.k = k;
+            let counts = alloc.zeroed(
+                "row counts",
+                4 * n_s,
+                STORAGE | COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            );
+            let items = u64::from(rule.n_targets) * u64::from(k.div_ceil(4));
+            let p = ConnectParams {
+                items: items_u32(items, proj)?,
+                ..base
+            };
+            connect_dispatch(
+                ctx,
+                &ctx.pipelines.indegree_count,
+                &p,
+                &counts,
+                &placeholders.read,
+                &[],
+                &placeholders.write,
+            );
+            let counts_host = read_u32(ctx, &counts, n_s)?;
+            let mut offsets = Vec::with_capacity(n_s as usize + 1);
+            offsets.push(0u64);
+            for c in counts_host {
+                offsets.push(offsets.last().copied().unwrap_or(0) + u64::from(c));
+            }
+            row_counts = Some(counts);
+            offsets
+        }
+    };
+    let offsets_buffer = upload_offsets(ctx, alloc, proj, &row_offsets)?;
+    let ranges = chunk_rows(proj, &row_offsets, ctx.binding_limit / 4)?;
+    let mut targets = Vec::new();
+    for rows in &ranges {
+        let synapses = row_offsets[rows.start]..row_offsets[rows.end];
+        let label = format!(
+            "{} rows {}..{} (drawn on the device)",
+            proj.name, rows.start, rows.end
+        );
+        targets.push((
+            alloc.zeroed(
+                &label,
+                4 * (synapses.end - synapses.start),
+                STORAGE | COPY_SRC,
+            ),
+            synapses,
+        ));
+    }
+    // Fill, up to CONNECT_CHUNKS chunks per dispatch.
+    if let Some(counts) = &row_counts {
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("clear row cursors"),
+            });
+        encoder.clear_buffer(counts, 0, None);
+        ctx.queue.submit([encoder.finish()]);
+    }
+    for (group, rows) in ranges
+        .chunks(CONNECT_CHUNKS)
+        .zip(targets.chunks(CONNECT_CHUNKS))
+    {
+        let row_begin = group[0].start as u32;
+        let row_end = group[group.len() - 1].end as u32;
+        let rows_in = u64::from(row_end - row_begin);
+        let (pipeline, items) = match rule.kind {
+            RowRuleKind::FixedOutdegree(k) => (
+                &ctx.pipelines.outdegree_fill,
+                rows_in * u64::from(k.div_ceil(4)),
+            ),
+            RowRuleKind::AllToAll => (
+                &ctx.pipelines.all_to_all_fill,
+                rows_in * u64::from(rule.n_targets - u32::from(rule.exclude_self)),
+            ),
+            RowRuleKind::OneToOne => (&ctx.pipelines.one_to_one_fill, rows_in),
+            RowRuleKind::FixedIndegree(k) => (
+                &ctx.pipelines.indegree_fill,
+                u64::from(rule.n_targets) * u64::from(k.div_ceil(4)),
+            ),
+        };
+        let mut chunk_starts = [u32::MAX; 12];
+        for (i, (_, synapses)) in rows.iter().enumerate() {
+            chunk_starts[i] = synapses.start as u32;
+            chunk_starts[i + 1] = synapses.end as u32;
+        }
+        let p = ConnectParams {
+            row_begin,
+            row_end,
+            items: items_u32(items, proj)?,
+            chunk_starts,
+            ..base
+        };
+        let buffers: Vec<&wgpu::Buffer> = rows.iter().map(|(b, _)| b).collect();
+        let counts = row_counts.as_ref().unwrap_or(&placeholders.write);
+        connect_dispatch(
+            ctx,
+            pipeline,
+            &p,
+            counts,
+            &offsets_buffer,
+            &buffers,
+            &placeholders.write,
+        );
+    }
+    let chunks = ranges
+        .iter()
+        .zip(&targets)
+        .map(|(rows, (buffer, synapses))| {
+            let p = ProjectionParams {
+                weight: rule.weight,
+                delay: u32::from(rule.delay),
+                row_begin: rows.start as u32,
+                row_end: rows.end as u32,
+                synapse_begin: synapses.start as u32,
+                ..params(network, proj)
+            };
+            let label = format!("{} rows {}..{}", proj.name, rows.start, rows.end);
+            ProjectionChunk {
+                source_population: proj.source as u32,
+                bind_group: projection_bind_group(
+                    ctx,
+                    alloc,
+                    &label,
+                    &p,
+                    [&offsets_buffer, buffer, placeholder, placeholder],
+                ),
+                procedural: false,
+            }
+        })
+        .collect();
+    Ok((
+        chunks,
+        DeviceCsr {
+            projection: index,
+            row_offsets,
+            chunks: targets,
+        },
+    ))
+}
+
+fn items_u32(items: u64, proj: &Projection) -> Result<u32, GpuError> {
+    u32::try_from(items).map_err(|_| GpuError::TooLarge {
+        what: format!("the draws of projection `{}` in one dispatch", proj.name),
+        bytes: items,
+        limit: u64::from(u32::MAX),
+    })
+}
+
+/// Encode and submit one connect dispatch of `p.items` threads.
+#[allow(clippy::too_many_arguments)]
+fn connect_dispatch(
+    ctx: &SynapseContext<'_>,
+    pipeline: &wgpu::ComputePipeline,
+    p: &ConnectParams,
+    row_counts: &wgpu::Buffer,
+    row_offsets: &wgpu::Buffer,
+    targets: &[&wgpu::Buffer],
+    placeholder: &wgpu::Buffer,
+) {
+    let params = ctx
+        .device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("connect params"),
+            contents: bytemuck::bytes_of(p),
+            usage: UNIFORM,
+        });
+    let mut entries = vec![
+        entry(0, &params),
+        entry(1, row_counts),
+        entry(2, row_offsets),
+    ];
+    for slot in 0..CONNECT_CHUNKS {
+        entries.push(entry(
+            3 + slot as u32,
+            targets.get(slot).copied().unwrap_or(placeholder),
+        ));
+    }
+    let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("connect"),
+        layout: &ctx.pipelines.layouts.connect,
+        entries: &entries,
+    });
+    let mut encoder = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("connect"),
+        });
+    {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        let groups = p.items.div_ceil(WORKGROUP_SIZE);
+        if groups > 0 {
+            let x = groups.min(65_535);
+            pass.dispatch_workgroups(x, groups.div_ceil(x), 1);
+        }
+    }
+    ctx.queue.submit([encoder.finish()]);
+}
+
+/// Read `n` u32 of `buffer` back.
+pub fn read_u32(
+    ctx: &SynapseContext<'_>,
+    buffer: &wgpu::Buffer,
+    n: u64,
+) -> Result<Vec<u32>, GpuError> {
+    read_back(ctx.device, ctx.queue, buffer, 0, 4 * n)
+        .map(|bytes| bytemuck::cast_slice(&bytes).to_vec())
+}
+
+/// Copy `size` bytes of `buffer` from `offset` to the host.
+pub fn read_back(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    buffer: &wgpu::Buffer,
+    offset: u64,
+    size: u64,
+) -> Result<Vec<u8>, GpuError> {
+    if size == 0 {
+        return Ok(Vec::new());
+    }
+    let staging = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+        label: Some("readback"),
+    });
+    encoder.copy_buffer_to_buffer(buffer, offset, &staging, 0, size);
+    let submission = queue.submit([encoder.finish()]);
+    staging.map_async(wgpu::MapMode::Read, .., |_| {});
+    device
+        .poll(wgpu::PollType::Wait {
+            submission_index: Some(submission),
+            timeout: None,
+        })
+        .map_err(|e| GpuError::Readback(e.to_string()))?;
+    let bytes = staging
+        .slice(..)
+        .get_mapped_range()
+        .map_err(|e| GpuError::Readback(e.to_string()))?
+        .to_vec();
+    Ok(bytes)
+}

@@ -1,0 +1,159 @@
+//! Large-network machinery on small networks: synapses drawn on the device equal those drawn on
+//! the host; procedural synapses give the same spikes as stored ones.
+
+mod common;
+
+use common::*;
+use lifsim::backend::gpu::GpuBackend;
+use lifsim::config::*;
+use lifsim::model::IafCondExpParams;
+use lifsim::network::{build_with, BuildOptions, Network, Placement, Synapses};
+
+/// A recurrent network with every rule a backend can draw itself.
+fn rules_network(seed: u64) -> NetworkSpec {
+    let params = IafCondExpParams {
+        tau_syn_ex: 5.0,
+        tau_syn_in: 10.0,
+        ..IafCondExpParams::default()
+    };
+    let mut s = spec(0.1, 60.0);
+    s.simulation.seed = seed;
+    for (name, n) in [("A", 3000), ("B", 1000), ("C", 1000)] {
+        let mut p = population(name, n, params);
+        p.v_m = Distribution::Uniform {
+            low: -70.0,
+            high: -54.0,
+        };
+        s.populations.push(p);
+    }
+    let mut p = projection(
+        0,
+        0,
+        Receptor::Excitatory,
+        0.5,
+        0.1,
+        ConnectionRule::FixedIndegree(120),
+    );
+    p.allow_autapses = false;
+    s.projections.push(p);
+    s.projections.push(projection(
+        0,
+        1,
+        Receptor::Excitatory,
+        0.8,
+        0.5,
+        ConnectionRule::FixedOutdegree(40),
+    ));
+    let mut p = projection(
+        1,
+        1,
+        Receptor::Inhibitory,
+        2.0,
+        0.2,
+        ConnectionRule::FixedOutdegree(30),
+    );
+    p.allow_autapses = false;
+    s.projections.push(p);
+    s.projections.push(projection(
+        1,
+        2,
+        Receptor::Excitatory,
+        3.0,
+        0.3,
+        ConnectionRule::OneToOne,
+    ));
+    s.projections.push(projection(
+        2,
+        0,
+        Receptor::Inhibitory,
+        0.01,
+        1.0,
+        ConnectionRule::AllToAll,
+    ));
+    s.stimuli.push(stimulus(
+        0,
+        0..3000,
+        StimulusKind::Poisson {
+            rate_hz: 2000.0,
+            start_ms: 0.0,
+            stop_ms: f64::INFINITY,
+            weight_ns: 1.0,
+            receptor: Receptor::Excitatory,
+            delay_ms: 0.1,
+        },
+    ));
+    s
+}
+
+fn build_placed(s: &NetworkSpec, placement: Placement) -> Network {
+    build_with(
+        s,
+        &BuildOptions {
+            threads: 2,
+            placement,
+        },
+    )
+    .expect("build")
+}
+
+#[test]
+fn synapses_drawn_on_the_device_equal_those_drawn_on_the_host() {
+    let Some(ctx) = gpu() else { return };
+    let s = rules_network(5);
+    let host = build_placed(&s, Placement::Host);
+    let device = build_placed(&s, Placement::Device);
+    assert!(device
+        .projections
+        .iter()
+        .all(|p| matches!(p.synapses, Synapses::Deferred(_))));
+    let backend = GpuBackend::new(&device, ctx).expect("GPU backend");
+    for (i, proj) in host.projections.iter().enumerate() {
+        let csr = proj.synapses.csr().expect("host build stores");
+        let (offsets, targets) = backend
+            .synapses_on_device(i)
+            .expect("read back")
+            .expect("stored on the device");
+        assert_eq!(offsets, csr.row_offsets, "{}: row offsets", proj.name);
+        assert_eq!(targets, csr.targets, "{}: targets", proj.name);
+    }
+}
+
+#[test]
+fn deferred_and_stored_give_the_same_spikes() {
+    let s = rules_network(6);
+    let host = build_placed(&s, Placement::Host);
+    let device = build_placed(&s, Placement::Device);
+    for kind in backends() {
+        let a = simulate(&host, kind);
+        let b = simulate(&device, kind);
+        assert!(a.spikes.len() > 500, "{} spikes", a.spikes.len());
+        assert_eq!(a.spikes, b.spikes, "{}", kind.name());
+    }
+}
+
+#[test]
+fn procedural_and_stored_give_the_same_spikes() {
+    let stored = rules_network(7);
+    let mut procedural = stored.clone();
+    for p in &mut procedural.projections {
+        if !matches!(p.rule, ConnectionRule::FixedIndegree(_)) {
+            p.storage = SynapseStorage::Procedural;
+        }
+    }
+    let a_net = build(&stored);
+    let b_net = build(&procedural);
+    assert!(
+        b_net
+            .projections
+            .iter()
+            .filter(|p| matches!(p.synapses, Synapses::Procedural(_)))
+            .count()
+            == 4
+    );
+    for kind in backends() {
+        let a = simulate(&a_net, kind);
+        let b = simulate(&b_net, kind);
+        assert!(a.spikes.len() > 500, "{} spikes", a.spikes.len());
+        assert_eq!(a.spikes, b.spikes, "{}", kind.name());
+    }
+}
