@@ -109,12 +109,12 @@ fn synapses_drawn_on_the_device_equal_those_drawn_on_the_host() {
     let backend = GpuBackend::new(&device, ctx).expect("GPU backend");
     for (i, proj) in host.projections.iter().enumerate() {
         let csr = proj.synapses.csr().expect("host build stores");
-        let (offsets, targets) = backend
+        let rows = backend
             .synapses_on_device(i)
             .expect("read back")
             .expect("stored on the device");
-        assert_eq!(offsets, csr.row_offsets, "{}: row offsets", proj.name);
-        assert_eq!(targets, csr.targets, "{}: targets", proj.name);
+        assert_eq!(rows.row_offsets, csr.row_offsets, "{}: row offsets", proj.name);
+        assert_eq!(rows.targets, csr.targets, "{}: targets", proj.name);
     }
 }
 

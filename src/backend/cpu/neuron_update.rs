@@ -140,6 +140,6 @@ fn update_all(
         ring_in[i] = 0;
         let finite = r.v_m.is_finite() & r.g_ex.is_finite() & r.g_in.is_finite();
         flags[i] =
-            u8::from(r.spiked) | u8::from(!finite) * NON_FINITE | u8::from(overflow) * OVERFLOW;
+            u8::from(r.spiked) | (u8::from(!finite) * NON_FINITE) | (u8::from(overflow) * OVERFLOW);
     }
 }

@@ -67,6 +67,14 @@ fn pipelines_for(ctx: &GpuContext) -> Result<Arc<Pipelines>, GpuError> {
     Ok(Arc::clone(ctx.pipelines.get_or_init(|| pipelines)))
 }
 
+/// A projection's rows as read back from the device (see `GpuBackend::synapses_on_device`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowsOnDevice {
+    pub row_offsets: Vec<u64>,
+    /// Targets, each row sorted.
+    pub targets: Vec<u32>,
+}
+
 /// A submission on its way.
 struct InFlight {
     first_step: u64,
@@ -200,7 +208,10 @@ impl<'n> GpuBackend<'n> {
         for w in csr.row_offsets.windows(2) {
             targets[w[0] as usize..w[1] as usize].sort_unstable();
         }
-        Ok(Some((csr.row_offsets.clone(), targets)))
+        Ok(Some(RowsOnDevice {
+            row_offsets: csr.row_offsets.clone(),
+            targets,
+        }))
     }
 
     pub fn adapter_name(&self) -> String {
