@@ -185,7 +185,7 @@ impl<'n> GpuBackend<'n> {
     pub fn synapses_on_device(
         &self,
         projection: usize,
-    ) -> Result<Option<(Vec<u64>, Vec<u32>)>, GpuError> {
+    ) -> Result<Option<RowsOnDevice>, GpuError> {
         let Some(csr) = self
             .res
             .device_csrs
