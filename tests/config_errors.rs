@@ -963,3 +963,54 @@ fn no_input_makes_the_parser_panic() {
         }
     }
 }
+
+#[test]
+fn procedural_storage_needs_a_row_rule_and_single_values() {
+    let m = error_with(
+        r#"
+[[projection]]
+source = "E"
+target = "I"
+receptor = "ex"
+weight = 1.0
+rule = "fixed_indegree"
+indegree = 3
+storage = "procedural"
+"#,
+    );
+    assert_mentions(
+        &m,
+        &[
+            &at(9),
+            "storage",
+            "fixed_indegree",
+            "fixed_outdegree",
+            "storage = \"stored\"",
+        ],
+    );
+    let m = error_with(
+        r#"
+[[projection]]
+source = "E"
+target = "I"
+receptor = "ex"
+weight = { uniform = [1.0, 2.0] }
+rule = "fixed_outdegree"
+outdegree = 3
+storage = "procedural"
+"#,
+    );
+    assert_mentions(&m, &["weight", "one weight", "distribution"]);
+    let m = error_with(
+        r#"
+[[projection]]
+source = "E"
+target = "I"
+receptor = "ex"
+weight = 1.0
+rule = "all_to_all"
+storage = "procedurally"
+"#,
+    );
+    assert_mentions(&m, &[&at(8), "storage", "procedural", "stored"]);
+}

@@ -113,7 +113,11 @@ fn synapses_drawn_on_the_device_equal_those_drawn_on_the_host() {
             .synapses_on_device(i)
             .expect("read back")
             .expect("stored on the device");
-        assert_eq!(rows.row_offsets, csr.row_offsets, "{}: row offsets", proj.name);
+        assert_eq!(
+            rows.row_offsets, csr.row_offsets,
+            "{}: row offsets",
+            proj.name
+        );
         assert_eq!(rows.targets, csr.targets, "{}: targets", proj.name);
     }
 }
@@ -156,4 +160,42 @@ fn procedural_and_stored_give_the_same_spikes() {
         assert!(a.spikes.len() > 500, "{} spikes", a.spikes.len());
         assert_eq!(a.spikes, b.spikes, "{}", kind.name());
     }
+}
+
+#[test]
+fn a_network_too_large_for_the_device_is_refused_before_allocation() {
+    let Some(ctx) = gpu() else { return };
+    // 2 million neurons x 8 projections x 2,100 synapses: 134 GB of targets.
+    let mut s = spec(0.1, 1.0);
+    s.populations
+        .push(population("E", 2_000_000, IafCondExpParams::default()));
+    for _ in 0..8 {
+        s.projections.push(projection(
+            0,
+            0,
+            Receptor::Excitatory,
+            0.01,
+            0.1,
+            ConnectionRule::FixedOutdegree(2_100),
+        ));
+    }
+    let network = build_placed(&s, Placement::Device);
+    let started = std::time::Instant::now();
+    let error = match GpuBackend::new(&network, ctx) {
+        Ok(_) => panic!("a 400 GB network must not fit"),
+        Err(e) => e.to_string(),
+    };
+    for part in [
+        "does not fit this GPU",
+        "125.2 GiB of synapses",
+        "of device memory",
+        "storage = \"procedural\" on `0->0`",
+        "which fits",
+        "neurons with the same connectivity would fit",
+        "--backend cpu",
+    ] {
+        assert!(error.contains(part), "expected {part:?} in: {error}");
+    }
+    // Refused from sizes alone: nothing was allocated or drawn.
+    assert!(started.elapsed().as_secs() < 5);
 }

@@ -14,8 +14,10 @@
 pub mod cpu;
 pub mod gpu;
 
-use crate::config::BackendChoice;
-use crate::network::{Network, NeuronState};
+use std::sync::Arc;
+
+use crate::config::{BackendChoice, NetworkSpec};
+use crate::network::{Network, NeuronState, Placement};
 
 /// A spike: the step it was emitted in (stamped at the step's end) and the global neuron.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -113,49 +115,97 @@ pub struct Selected<'n> {
     pub reason: String,
 }
 
-/// Create the backend `choice` asks for. `auto` takes a hardware GPU when there is one and the
+/// The backend a run will use, decided before the network is built: the GPU draws synapses on
+/// the device, so the build depends on it.
+pub enum Plan {
+    Cpu {
+        reason: String,
+    },
+    Gpu {
+        ctx: Arc<gpu::GpuContext>,
+        reason: String,
+    },
+}
+
+/// Decide the backend `choice` asks for. `auto` takes a hardware GPU when there is one and the
 /// network fits it; a software adapter (lavapipe, WARP) is slower than the CPU backend, so `auto`
 /// leaves it alone (`gpu` uses it).
-pub fn create(
-    network: &Network,
-    choice: BackendChoice,
-    threads: usize,
-) -> Result<Selected<'_>, BackendError> {
-    let cpu = |reason: String| Selected {
-        backend: Box::new(cpu::CpuBackend::new(network, threads)),
-        reason,
-    };
+pub fn plan(spec: &NetworkSpec, choice: BackendChoice) -> Result<Plan, BackendError> {
+    let cpu = |reason: String| Ok(Plan::Cpu { reason });
     match choice {
-        BackendChoice::Cpu => Ok(cpu("asked for".to_string())),
+        BackendChoice::Cpu => cpu("asked for".to_string()),
         BackendChoice::Gpu => {
             let ctx = gpu::device::request_context().map_err(gpu::GpuError::from)?;
-            Ok(Selected {
-                backend: Box::new(gpu::GpuBackend::new(network, ctx)?),
+            Ok(Plan::Gpu {
+                ctx,
                 reason: "asked for".to_string(),
             })
         }
         BackendChoice::Auto => {
             let Some(best) = gpu::device::best_adapter() else {
-                return Ok(cpu("auto: no GPU adapter found".to_string()));
+                return cpu("auto: no GPU adapter found".to_string());
             };
             let name = gpu::device::describe(&best);
             if best.is_software() {
-                return Ok(cpu(format!(
-                    "auto: the only GPU adapter, {name}, runs shaders on the CPU and is slower than the CPU backend; --backend gpu uses it anyway"
-                )));
+                return cpu(format!(
+                    "auto: the only GPU adapter, {name}, runs shaders on the CPU and is slower \
+                     than the CPU backend; --backend gpu uses it anyway"
+                ));
             }
-            let attempt = gpu::device::request_context()
-                .map_err(gpu::GpuError::from)
-                .and_then(|ctx| gpu::GpuBackend::new(network, ctx));
-            match attempt {
-                Ok(backend) => Ok(Selected {
-                    backend: Box::new(backend),
+            let ctx = match gpu::device::request_context() {
+                Ok(ctx) => ctx,
+                Err(e) => return cpu(format!("auto: {e}; using the CPU")),
+            };
+            let limits = &ctx.summary.limits;
+            let binding = limits
+                .max_storage_buffer_binding_size
+                .min(limits.max_buffer_size);
+            let needed =
+                gpu::footprint::of_size(&crate::network::estimate_size(spec), spec, binding);
+            match gpu::device::usable_memory(&ctx) {
+                Some(available) if needed.total() > available => cpu(format!(
+                    "auto: the network needs {} of device memory and {name} has {}",
+                    gpu::human_bytes(needed.total()),
+                    gpu::human_bytes(available)
+                )),
+                _ => Ok(Plan::Gpu {
+                    ctx,
                     reason: format!("auto: GPU adapter {name}"),
                 }),
-                Err(e) => Ok(cpu(format!(
-                    "auto: the GPU cannot run this network ({e}); using the CPU"
-                ))),
             }
         }
     }
+}
+
+impl Plan {
+    /// Where the network's synapses should be drawn.
+    pub fn placement(&self) -> Placement {
+        match self {
+            Plan::Cpu { .. } => Placement::Host,
+            Plan::Gpu { .. } => Placement::Device,
+        }
+    }
+
+    /// Create the planned backend for `network`.
+    pub fn start(self, network: &Network, threads: usize) -> Result<Selected<'_>, BackendError> {
+        match self {
+            Plan::Cpu { reason } => Ok(Selected {
+                backend: Box::new(cpu::CpuBackend::new(network, threads)),
+                reason,
+            }),
+            Plan::Gpu { ctx, reason } => Ok(Selected {
+                backend: Box::new(gpu::GpuBackend::new(network, ctx)?),
+                reason,
+            }),
+        }
+    }
+}
+
+/// Plan and create the backend `choice` asks for, for an already built network.
+pub fn create(
+    network: &Network,
+    choice: BackendChoice,
+    threads: usize,
+) -> Result<Selected<'_>, BackendError> {
+    plan(&network.spec, choice)?.start(network, threads)
 }

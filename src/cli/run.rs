@@ -62,8 +62,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
 
     let threads = spec.simulation.threads.unwrap_or_else(default_threads);
+    // The backend first: the GPU draws synapses on the device, so the build depends on it.
+    let plan = lifsim::backend::plan(&spec, spec.simulation.backend)?;
     let t0 = Instant::now();
-    let network = lifsim::network::build(&spec, threads)
+    let options = lifsim::network::BuildOptions {
+        threads,
+        placement: plan.placement(),
+    };
+    let network = lifsim::network::build_with(&spec, &options)
         .with_context(|| format!("cannot build the network of {}", args.config.display()))?;
     println!(
         "network: {} neurons, {} synapses, built in {}",
@@ -71,7 +77,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         format::count(network.n_synapses()),
         format::duration(t0.elapsed())
     );
-    let selected = lifsim::backend::create(&network, spec.simulation.backend, threads)?;
+    let selected = plan.start(&network, threads)?;
     println!(
         "backend: {} ({})",
         selected.backend.description(),

@@ -34,8 +34,8 @@ pub fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     }
     println!();
     println!(
-        "{:<24} {:<20} {:>16} {:>12} {:>12}",
-        "projection", "rule", "synapses", "host", "GPU"
+        "{:<20} {:<20} {:>15} {:>11} {:>11}  {}",
+        "projection", "rule", "synapses", "host", "GPU", "on the GPU"
     );
     for (p, s) in spec.projections.iter().zip(&size.projections) {
         let synapses = if s.exact {
@@ -44,14 +44,16 @@ pub fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
             format!("~{}", format::count(s.synapses))
         };
         println!(
-            "{:<24} {:<20} {:>16} {:>12} {:>12}",
+            "{:<20} {:<20} {:>15} {:>11} {:>11}  {}",
             p.name,
             p.rule.name(),
             synapses,
             format::bytes(s.host_bytes),
-            format::bytes(s.device_bytes)
+            format::bytes(s.device_bytes),
+            s.device_storage
         );
     }
+    let gpu = lifsim::backend::gpu::footprint::of_size(&size, &spec, u64::MAX);
     println!();
     println!(
         "total: {} neurons, {} synapses",
@@ -59,10 +61,17 @@ pub fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         format::count(size.synapses)
     );
     println!(
-        "memory: {} host (CPU backend), {} GPU; neuron state and delay rings {}",
+        "host memory, CPU backend: {} ({} neuron state and delay rings, {} synapses)",
         format::bytes(size.host_bytes),
-        format::bytes(size.device_bytes),
-        format::bytes(size.state_bytes)
+        format::bytes(size.state_bytes),
+        format::bytes(size.host_bytes - size.state_bytes)
+    );
+    println!(
+        "device memory, GPU backend: {} ({} neuron state and delay rings, {} synapses, {} spike and sample buffers)",
+        format::bytes(gpu.total()),
+        format::bytes(gpu.state),
+        format::bytes(gpu.synapses),
+        format::bytes(gpu.io)
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -136,11 +136,13 @@ impl Resources {
         check_binding("neuron state (one variable)", 4 * n, limits)?;
         check_binding("delay ring (one receptor)", 4 * n * slots, limits)?;
 
-        let max_submission_steps = submission_steps(network);
-        let record_capacity = (2 * n)
-            .max(1 << 16)
-            .min(MAX_RECORD_CAPACITY.max(n + 1))
-            .min(limits.max_storage_buffer_binding_size / 4);
+        let max_submission_steps = submission_steps_for(
+            network
+                .probes
+                .iter()
+                .map(|p| (p.neurons.len() as u64, p.interval_steps)),
+        );
+        let record_capacity = record_capacity(n, limits.max_storage_buffer_binding_size);
         if record_capacity <= n {
             return Err(GpuError::TooLarge {
                 what: "spike record (one step of every neuron)".to_string(),
@@ -337,13 +339,20 @@ impl Resources {
     }
 }
 
+/// Spikes one submission's record holds: twice the neurons (at least 65,536), at most 16 Mi
+/// unless a single step of every neuron needs more, and never more than one binding.
+pub fn record_capacity(neurons: u64, binding_limit: u64) -> u64 {
+    (2 * neurons)
+        .max(1 << 16)
+        .min(MAX_RECORD_CAPACITY.max(neurons + 1))
+        .min(binding_limit / 4)
+}
+
 /// Steps per submission: at most MAX_SUBMISSION_STEPS, fewer when the samples of that many
-/// steps would exceed the sample budget.
-fn submission_steps(network: &Network) -> u32 {
-    let bytes_per_step: f64 = network
-        .probes
-        .iter()
-        .map(|p| 4.0 * p.neurons.len() as f64 / f64::from(p.interval_steps))
+/// steps of the probes (probed neurons, interval in steps) would exceed the sample budget.
+pub fn submission_steps_for(probes: impl Iterator<Item = (u64, u32)>) -> u32 {
+    let bytes_per_step: f64 = probes
+        .map(|(width, interval)| 4.0 * width as f64 / f64::from(interval))
         .sum();
     if bytes_per_step == 0.0 {
         return MAX_SUBMISSION_STEPS;

@@ -149,6 +149,25 @@ pub fn request_context() -> Result<Arc<GpuContext>, DeviceError> {
     }))
 }
 
+/// Memory the network may fill on this adapter [bytes]: device memory, or for a software
+/// adapter (whose "device" memory is the host's) the host's physical memory. `None` when the API
+/// does not tell.
+pub fn usable_memory(ctx: &GpuContext) -> Option<u64> {
+    if ctx.summary.is_software() {
+        host_memory_bytes()
+    } else {
+        device_memory_bytes(&ctx.adapter)
+    }
+}
+
+/// Physical memory of the host [bytes] (Linux: MemTotal of /proc/meminfo).
+pub fn host_memory_bytes() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// Size of the adapter's largest device-local memory heap [bytes], where the API tells
 /// (Vulkan); `None` elsewhere.
 pub fn device_memory_bytes(adapter: &wgpu::Adapter) -> Option<u64> {

@@ -10,6 +10,7 @@
 
 pub mod buffers;
 pub mod device;
+pub mod footprint;
 pub mod layout;
 pub mod pipelines;
 pub mod synapses;
@@ -18,7 +19,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::model::StateVariable;
-use crate::network::{Network, NeuronState};
+use crate::network::{Network, NeuronState, Synapses};
 
 use super::{steps_left, Backend, BackendError, Batch, Spike};
 use buffers::{Resources, StimulusDispatch};
@@ -39,10 +40,106 @@ pub enum GpuError {
         bytes: u64,
         limit: u64,
     },
+    #[error(
+        "the network does not fit this GPU: it needs {} of device memory ({} of synapses, {} of \
+         neuron state, {} of spike and sample buffers), and {adapter} has {}. {advice}",
+        human_bytes(needed.total()),
+        human_bytes(needed.synapses),
+        human_bytes(needed.state),
+        human_bytes(needed.io),
+        human_bytes(*available)
+    )]
+    DoesNotFit {
+        adapter: String,
+        needed: footprint::Footprint,
+        available: u64,
+        advice: String,
+    },
     #[error("the GPU reported an error while {context}: {message}")]
     Wgpu { context: String, message: String },
     #[error("reading results back from the GPU failed: {0}")]
     Readback(String),
+}
+
+/// Bytes in binary units, for messages.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// 1234567 -> "1,234,567".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// What would fit on a device with `available` bytes, for a network that needs `needed`.
+fn advice(network: &Network, needed: &footprint::Footprint, available: u64) -> String {
+    let mut ways = Vec::new();
+    let binding = u64::MAX;
+    let procedural: Vec<&str> = network
+        .projections
+        .iter()
+        .filter(|p| match &p.synapses {
+            Synapses::Deferred(rule) => rule.draws_rows(),
+            _ => false,
+        })
+        .map(|p| p.name.as_str())
+        .collect();
+    if !procedural.is_empty() {
+        let mut lean = network.clone();
+        for p in &mut lean.projections {
+            if let Synapses::Deferred(rule) = &p.synapses {
+                if rule.draws_rows() {
+                    p.synapses = Synapses::Procedural(*rule);
+                }
+            }
+        }
+        let after = footprint::of_network(&lean, binding).total();
+        ways.push(format!(
+            "storage = \"procedural\" on {} would need {}{}",
+            procedural
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            human_bytes(after),
+            if after <= available {
+                ", which fits"
+            } else {
+                ""
+            }
+        ));
+    }
+    let fraction = available as f64 / needed.total() as f64;
+    let neurons = (f64::from(network.n_neurons()) * fraction * 0.9) as u64;
+    ways.push(format!(
+        "about {} neurons with the same connectivity would fit",
+        thousands(neurons)
+    ));
+    let host = crate::network::estimate_size(&network.spec).host_bytes;
+    ways.push(format!(
+        "--backend cpu needs {} of host memory",
+        human_bytes(host)
+    ));
+    format!("Options: {}.", ways.join("; "))
 }
 
 impl From<GpuError> for BackendError {
@@ -114,6 +211,22 @@ pub struct GpuBackend<'n> {
 impl<'n> GpuBackend<'n> {
     /// Upload `network` to the device of `ctx`.
     pub fn new(network: &'n Network, ctx: Arc<GpuContext>) -> Result<Self, GpuError> {
+        // Refuse before allocating anything.
+        let limits = &ctx.summary.limits;
+        let binding_limit = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        let needed = footprint::of_network(network, binding_limit);
+        if let Some(available) = device::usable_memory(&ctx) {
+            if needed.total() > available {
+                return Err(GpuError::DoesNotFit {
+                    adapter: ctx.adapter_name(),
+                    advice: advice(network, &needed, available),
+                    needed,
+                    available,
+                });
+            }
+        }
         let pipelines = pipelines_for(&ctx)?;
         let device = &ctx.device;
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
@@ -182,10 +295,7 @@ impl<'n> GpuBackend<'n> {
     /// The targets of projection `projection` as the device holds them, each row sorted (rows
     /// drawn on the device are filled in any order), with row offsets; `None` for procedural
     /// projections, which hold nothing.
-    pub fn synapses_on_device(
-        &self,
-        projection: usize,
-    ) -> Result<Option<RowsOnDevice>, GpuError> {
+    pub fn synapses_on_device(&self, projection: usize) -> Result<Option<RowsOnDevice>, GpuError> {
         let Some(csr) = self
             .res
             .device_csrs
