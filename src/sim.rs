@@ -4,13 +4,17 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::backend::{Backend, BackendError, Batch, Spike};
+use crate::backend::{Backend, BackendError, Batch, Checkpoint, Spike};
 use crate::network::Network;
 
 /// Where the output of each batch goes.
 pub trait Sink {
     type Error: std::error::Error + Send + Sync + 'static;
     fn write(&mut self, network: &Network, batch: &Batch) -> Result<(), Self::Error>;
+
+    /// Keep a checkpoint (after every batch up to its step has been written).
+    fn checkpoint(&mut self, network: &Network, checkpoint: &Checkpoint)
+        -> Result<(), Self::Error>;
 }
 
 /// Keeps every spike and sample in memory: for tests and small runs.
@@ -20,6 +24,8 @@ pub struct Recording {
     pub spikes: Vec<Spike>,
     /// Per probe, row-major [sample][neuron].
     pub samples: Vec<Vec<f32>>,
+    /// Checkpoints taken, in order.
+    pub checkpoints: Vec<Checkpoint>,
 }
 
 impl Sink for Recording {
@@ -32,6 +38,18 @@ impl Sink for Recording {
         }
         Ok(())
     }
+
+    fn checkpoint(&mut self, _: &Network, checkpoint: &Checkpoint) -> Result<(), Self::Error> {
+        self.checkpoints.push(checkpoint.clone());
+        Ok(())
+    }
+}
+
+/// How a run goes besides the network: checkpoints.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Take a checkpoint every this many steps (at steps that are multiples of it).
+    pub checkpoint_every_steps: Option<u64>,
 }
 
 /// Where a run stands, after each batch.
@@ -103,26 +121,68 @@ pub fn run<S: Sink>(
     backend: &mut dyn Backend,
     sink: &mut S,
     stop: &AtomicBool,
+    progress: impl FnMut(&Progress),
+) -> Result<RunSummary, RunError> {
+    run_with(
+        network,
+        backend,
+        sink,
+        stop,
+        &RunOptions::default(),
+        progress,
+    )
+}
+
+/// [`run`] with options. The run continues from wherever the backend stands (a restored
+/// checkpoint, for `lifsim resume`).
+pub fn run_with<S: Sink>(
+    network: &Network,
+    backend: &mut dyn Backend,
+    sink: &mut S,
+    stop: &AtomicBool,
+    options: &RunOptions,
     mut progress: impl FnMut(&Progress),
 ) -> Result<RunSummary, RunError> {
     let mut batch = Batch::default();
     let mut spikes_per_population = vec![0u64; network.populations.len()];
     let mut batch_steps = 10u64;
     let start = Instant::now();
+    let sink_error = |t_ms: f64| {
+        move |e: S::Error| RunError::Sink {
+            t_ms,
+            source: Box::new(e),
+        }
+    };
+    let next_checkpoint = |done: u64| {
+        options
+            .checkpoint_every_steps
+            .filter(|&every| every > 0)
+            .map_or(network.n_steps, |every| {
+                ((done / every + 1) * every).min(network.n_steps)
+            })
+    };
+    let mut horizon = next_checkpoint(backend.steps_done());
+    backend.set_horizon(horizon);
     while backend.steps_done() < network.n_steps && !stop.load(Ordering::Relaxed) {
         let t0 = Instant::now();
         let done = backend.advance(batch_steps, &mut batch)?;
         count_spikes(network, &batch.spikes, &mut spikes_per_population);
-        sink.write(network, &batch).map_err(|e| RunError::Sink {
-            t_ms: backend.steps_done() as f64 * network.dt_ms,
-            source: Box::new(e),
-        })?;
+        let t_ms = backend.steps_done() as f64 * network.dt_ms;
+        sink.write(network, &batch).map_err(sink_error(t_ms))?;
         let took = t0.elapsed();
         // Aim the next batch at the target wall time.
         if done == batch_steps {
             let scale = BATCH_WALL_TARGET.as_secs_f64() / took.as_secs_f64().max(1e-6);
             batch_steps =
                 ((batch_steps as f64 * scale.clamp(0.5, 4.0)) as u64).clamp(1, MAX_BATCH_STEPS);
+        }
+        if backend.steps_done() == horizon && horizon < network.n_steps {
+            // The backend stopped at the horizon: nothing is in flight.
+            let checkpoint = backend.checkpoint()?;
+            sink.checkpoint(network, &checkpoint)
+                .map_err(sink_error(t_ms))?;
+            horizon = next_checkpoint(horizon);
+            backend.set_horizon(horizon);
         }
         progress(&Progress {
             steps_done: backend.steps_done(),
@@ -139,10 +199,16 @@ pub fn run<S: Sink>(
             break;
         }
         count_spikes(network, &batch.spikes, &mut spikes_per_population);
-        sink.write(network, &batch).map_err(|e| RunError::Sink {
-            t_ms: backend.steps_done() as f64 * network.dt_ms,
-            source: Box::new(e),
-        })?;
+        let t_ms = backend.steps_done() as f64 * network.dt_ms;
+        sink.write(network, &batch).map_err(sink_error(t_ms))?;
+    }
+    // A last checkpoint at the end lets `lifsim resume --t-stop` extend a finished run.
+    let finished = backend.steps_done() >= network.n_steps;
+    if finished && options.checkpoint_every_steps.is_some_and(|e| e > 0) {
+        let t_ms = backend.steps_done() as f64 * network.dt_ms;
+        let checkpoint = backend.checkpoint()?;
+        sink.checkpoint(network, &checkpoint)
+            .map_err(sink_error(t_ms))?;
     }
     Ok(RunSummary {
         steps_done: backend.steps_done(),

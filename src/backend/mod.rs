@@ -51,6 +51,20 @@ impl Batch {
     }
 }
 
+/// The full dynamic state of a simulation after `step` steps. Random numbers are counter-based
+/// (keyed by seed, neuron and step) and devices are functions of the step, so this is all a run
+/// needs to continue exactly as if it had never stopped.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    /// Steps simulated.
+    pub step: u64,
+    pub state: NeuronState,
+    /// Delay rings, fixed point, `[slot][neuron]`: slot s holds the input due in the steps k with
+    /// k mod slots == s.
+    pub ring_ex: Vec<i32>,
+    pub ring_in: Vec<i32>,
+}
+
 /// Why a backend could not go on.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
@@ -102,6 +116,17 @@ pub trait Backend {
 
     /// The full neuron state now.
     fn neuron_state(&mut self) -> Result<NeuronState, BackendError>;
+
+    /// Never simulate past step `step` (a backend that runs ahead stops there), until a later
+    /// horizon is set. The default horizon is the network's end.
+    fn set_horizon(&mut self, step: u64);
+
+    /// The state after `steps_done()` steps. Only valid when no work is in flight (after
+    /// `drain` returned 0).
+    fn checkpoint(&mut self) -> Result<Checkpoint, BackendError>;
+
+    /// Continue from a checkpoint of the same network.
+    fn restore(&mut self, checkpoint: &Checkpoint) -> Result<(), BackendError>;
 }
 
 /// Steps left before the network's end.

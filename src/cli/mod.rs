@@ -23,6 +23,8 @@ pub struct Cli {
 enum Command {
     /// Simulate a network described by a TOML config and write spikes and traces to HDF5 (SONATA).
     Run(run::RunArgs),
+    /// Continue an interrupted run from the last checkpoint in its output file.
+    Resume(run::ResumeArgs),
     /// Check a config and print the network's size and memory needs, without running it.
     Validate(validate::ValidateArgs),
     /// List the GPU adapters, their limits, and the largest network each can hold.
@@ -81,6 +83,7 @@ fn load_config(
 pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Resume(args) => run::resume(args),
         Command::Validate(args) => validate::validate(args),
         Command::Info(args) => info::info(args),
     }

@@ -1,6 +1,6 @@
 //! `lifsim run`: config -> network -> backend -> HDF5, with a progress bar and a summary.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -10,8 +10,10 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use lifsim::config::BackendChoice;
+use lifsim::network::Network;
 use lifsim::record::{RunInfo, RunStatus, SonataWriter};
-use lifsim::sim::{self, Progress, RunSummary, Sink};
+use lifsim::sim::{self, Progress, RunOptions, RunSummary, Sink};
 
 use super::{format, load_config, SimulationOverrides};
 
@@ -29,21 +31,61 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
+    /// Write the full state into the output file every MS of simulated time, so that
+    /// `lifsim resume` can continue the run should it stop.
+    #[arg(long, value_name = "MS")]
+    checkpoint_every: Option<f64>,
+    #[command(flatten)]
+    overrides: SimulationOverrides,
+}
+
+#[derive(Args, Debug)]
+pub struct ResumeArgs {
+    /// The output file of an interrupted run that wrote checkpoints (--checkpoint-every).
+    output: PathBuf,
+    /// Keep checkpointing every MS (default: as the run did).
+    #[arg(long, value_name = "MS")]
+    checkpoint_every: Option<f64>,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Overrides; by default the run's seed, t_stop and kind of backend (the same kind continues
+    /// bit for bit). A later --t-stop extends the run.
     #[command(flatten)]
     overrides: SimulationOverrides,
 }
 
 /// The HDF5 writer as a sink of the run loop.
-struct Output(SonataWriter);
+/// The HDF5 writer as a sink of the run loop, with the checkpoint interval [steps] it records
+/// and the progress bar that announces checkpoints (none when quiet).
+struct Output(SonataWriter, u64, Option<ProgressBar>);
 
 impl Sink for Output {
     type Error = lifsim::record::RecordError;
     fn write(
         &mut self,
-        network: &lifsim::network::Network,
+        network: &Network,
         batch: &lifsim::backend::Batch,
     ) -> Result<(), Self::Error> {
         self.0.write_batch(network, batch)
+    }
+
+    fn checkpoint(
+        &mut self,
+        _: &Network,
+        checkpoint: &lifsim::backend::Checkpoint,
+    ) -> Result<(), Self::Error> {
+        self.0.write_checkpoint(checkpoint, self.1)?;
+        let line = format!(
+            "checkpoint written at t = {:.1} ms",
+            checkpoint.step as f64 * self.0.dt_ms()
+        );
+        match &self.2 {
+            Some(bar) if !bar.is_hidden() => bar.println(line),
+            Some(_) => eprintln!("{line}"),
+            None => {}
+        }
+        Ok(())
     }
 }
 
@@ -60,43 +102,130 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             output.display()
         );
     }
+    let checkpoint_every = checkpoint_steps(args.checkpoint_every, spec.simulation.dt_ms)?;
+    with_backend(&spec, &args.config, |network, backend| {
+        let info = RunInfo {
+            lifsim_version: env!("CARGO_PKG_VERSION").to_string(),
+            backend: backend.description(),
+            config_path: args.config.display().to_string(),
+            config_text: spec.source.text.clone(),
+            seed: spec.simulation.seed,
+            dt_ms: spec.simulation.dt_ms,
+            t_stop_ms: spec.simulation.t_stop_ms,
+            command_line: std::env::args().collect::<Vec<_>>().join(" "),
+        };
+        let writer = SonataWriter::create(&output, network, &info, args.force)?;
+        execute(
+            network,
+            backend,
+            writer,
+            &output,
+            checkpoint_every,
+            args.quiet,
+        )
+    })
+}
 
+/// `lifsim resume`: continue an interrupted run from the latest checkpoint in its file.
+pub fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
+    let path = &args.output;
+    let file = lifsim::record::read(path)?;
+    let extends = args.overrides.t_stop.is_some_and(|t| t > file.t_stop_ms);
+    if file.completed && !extends {
+        anyhow::bail!(
+            "{} holds a complete run (to t = {} ms); to simulate further, give a later --t-stop",
+            path.display(),
+            file.t_stop_ms
+        );
+    }
+    let mut spec = lifsim::config::parse(&file.config_text, Path::new(&file.config_path))
+        .with_context(|| format!("the config stored in {} no longer parses", path.display()))?;
+    // The run as it was started: its seed, end and kind of backend (the same kind resumes bit
+    // for bit), unless the command line says otherwise.
+    let recorded_backend = if file.backend.starts_with("gpu") {
+        BackendChoice::Gpu
+    } else {
+        BackendChoice::Cpu
+    };
+    let mut overrides = args.overrides.to_library();
+    overrides.seed = Some(file.seed);
+    overrides.t_stop_ms = overrides.t_stop_ms.or(Some(file.t_stop_ms));
+    overrides.backend = overrides.backend.or(Some(recorded_backend));
+    lifsim::config::apply_overrides(&mut spec, &overrides)?;
+    let every_ms = args.checkpoint_every;
+    with_backend(&spec, Path::new(&file.config_path), |network, backend| {
+        let (writer, stored) = SonataWriter::resume(path, network, spec.simulation.t_stop_ms)?;
+        backend.restore(&stored.checkpoint)?;
+        println!(
+            "resuming from the checkpoint at t = {:.1} ms",
+            stored.checkpoint.step as f64 * network.dt_ms
+        );
+        let every = match every_ms {
+            Some(ms) => checkpoint_steps(Some(ms), network.dt_ms)?,
+            None => stored.every_steps,
+        };
+        execute(network, backend, writer, path, every, args.quiet)
+    })
+}
+
+/// `--checkpoint-every` in steps.
+fn checkpoint_steps(every_ms: Option<f64>, dt_ms: f64) -> anyhow::Result<Option<u64>> {
+    let Some(ms) = every_ms else { return Ok(None) };
+    let steps = (ms / dt_ms).round();
+    if !ms.is_finite() || steps < 1.0 {
+        anyhow::bail!("--checkpoint-every {ms}: give a time of at least one step ({dt_ms} ms)");
+    }
+    Ok(Some(steps as u64))
+}
+
+/// Plan the backend, build the network for it, start the backend and hand both to `work`.
+fn with_backend<R>(
+    spec: &lifsim::config::NetworkSpec,
+    config: &Path,
+    work: impl FnOnce(&Network, &mut dyn lifsim::backend::Backend) -> anyhow::Result<R>,
+) -> anyhow::Result<R> {
     let threads = spec.simulation.threads.unwrap_or_else(default_threads);
     // The backend first: the GPU draws synapses on the device, so the build depends on it.
-    let plan = lifsim::backend::plan(&spec, spec.simulation.backend)?;
+    let plan = lifsim::backend::plan(spec, spec.simulation.backend)?;
     let t0 = Instant::now();
     let options = lifsim::network::BuildOptions {
         threads,
         placement: plan.placement(),
     };
-    let network = lifsim::network::build_with(&spec, &options)
-        .with_context(|| format!("cannot build the network of {}", args.config.display()))?;
+    let network = lifsim::network::build_with(spec, &options)
+        .with_context(|| format!("cannot build the network of {}", config.display()))?;
     println!(
         "network: {} neurons, {} synapses, built in {}",
         format::count(u64::from(network.n_neurons())),
         format::count(network.n_synapses()),
         format::duration(t0.elapsed())
     );
-    let selected = plan.start(&network, threads)?;
+    let t1 = Instant::now();
+    let mut selected = plan.start(&network, threads)?;
     println!(
-        "backend: {} ({})",
+        "backend: {} ({}), ready in {}",
         selected.backend.description(),
-        selected.reason
+        selected.reason,
+        format::duration(t1.elapsed())
     );
-    let mut backend = selected.backend;
+    work(&network, selected.backend.as_mut())
+}
 
-    let info = RunInfo {
-        lifsim_version: env!("CARGO_PKG_VERSION").to_string(),
-        backend: backend.description(),
-        config_path: args.config.display().to_string(),
-        config_text: spec.source.text.clone(),
-        seed: spec.simulation.seed,
-        dt_ms: spec.simulation.dt_ms,
-        t_stop_ms: spec.simulation.t_stop_ms,
-        command_line: std::env::args().collect::<Vec<_>>().join(" "),
-    };
-    let mut sink = Output(SonataWriter::create(&output, &network, &info, args.force)?);
-
+/// Run `network` to its end or until Ctrl-C/SIGTERM, writing into `writer` at `output`; print
+/// the summary. Exit code 130 when interrupted.
+fn execute(
+    network: &Network,
+    backend: &mut dyn lifsim::backend::Backend,
+    writer: SonataWriter,
+    output: &Path,
+    checkpoint_every_steps: Option<u64>,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let first_step = backend.steps_done();
+    let bar = progress_bar(quiet, network.n_steps);
+    bar.set_position(first_step);
+    let announce = (!quiet).then(|| bar.clone());
+    let mut sink = Output(writer, checkpoint_every_steps.unwrap_or(0), announce);
     // Ctrl-C or SIGTERM: stop after the current batch and mark the file incomplete; a second
     // Ctrl-C exits at once.
     let stop = Arc::new(AtomicBool::new(false));
@@ -104,13 +233,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))?;
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
-
-    let bar = progress_bar(args.quiet, network.n_steps);
-    let result = sim::run(&network, backend.as_mut(), &mut sink, &stop, |p| {
+    let options = RunOptions {
+        checkpoint_every_steps,
+    };
+    let result = sim::run_with(network, backend, &mut sink, &stop, &options, |p| {
         update_bar(&bar, p)
     });
     bar.finish_and_clear();
-    let Output(writer) = sink;
+    let Output(writer, _, _) = sink;
     let summary = match result {
         Ok(summary) => summary,
         Err(error) => {
@@ -130,15 +260,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     writer
         .finish(status)
         .with_context(|| format!("cannot finish {}", output.display()))?;
-    print_summary(&network, &summary);
+    print_summary(network, first_step, &summary);
     if summary.completed {
         println!("output: {} (complete)", output.display());
         Ok(ExitCode::SUCCESS)
     } else {
         println!(
-            "interrupted at t = {:.1} ms; {} holds everything simulated so far and is marked incomplete",
+            "interrupted at t = {:.1} ms; {} holds everything simulated so far and is marked \
+             incomplete{}",
             summary.steps_done as f64 * network.dt_ms,
-            output.display()
+            output.display(),
+            if checkpoint_every_steps.is_some() {
+                "; `lifsim resume` continues it from its last checkpoint"
+            } else {
+                ""
+            }
         );
         Ok(ExitCode::from(130))
     }
@@ -146,6 +282,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Wall seconds per simulated second.
+fn t_ms_factor(summary: &RunSummary, t_ms: f64) -> f64 {
+    if t_ms > 0.0 {
+        summary.wall.as_secs_f64() / (t_ms * 1e-3)
+    } else {
+        0.0
+    }
 }
 
 fn progress_bar(quiet: bool, n_steps: u64) -> ProgressBar {
@@ -174,12 +319,17 @@ fn update_bar(bar: &ProgressBar, p: &Progress) {
     ));
 }
 
-fn print_summary(network: &lifsim::network::Network, summary: &RunSummary) {
-    let t_ms = summary.steps_done as f64 * network.dt_ms;
+fn print_summary(network: &Network, first_step: u64, summary: &RunSummary) {
+    let t_ms = (summary.steps_done - first_step) as f64 * network.dt_ms;
+    let from = if first_step > 0 {
+        format!(" from t = {:.1} ms", first_step as f64 * network.dt_ms)
+    } else {
+        String::new()
+    };
     println!(
-        "simulated {t_ms:.1} ms in {} ({:.3}x real time)",
+        "simulated {t_ms:.1} ms{from} in {} ({:.3}x real time)",
         format::duration(summary.wall),
-        summary.real_time_factor(network.dt_ms)
+        t_ms_factor(summary, t_ms)
     );
     println!();
     println!(

@@ -7,6 +7,7 @@
 //! file that any HDF5 reader opens. The root attributes `completed` and `status` tell a finished
 //! file from an interrupted one.
 
+mod checkpoint;
 mod reader;
 mod sonata;
 
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use hdf5_metno::H5Type;
 
+pub use checkpoint::{read_checkpoint, StoredCheckpoint};
 pub use reader::{read, OutputFile, Report, SpikeTable};
 pub use sonata::{RunInfo, RunStatus, SonataWriter};
 
@@ -95,6 +97,12 @@ pub enum RecordError {
         .path.display()
     )]
     NotLifsim { path: PathBuf, reason: String },
+
+    #[error(
+        "{} has no checkpoint to resume from; runs write checkpoints with --checkpoint-every MS",
+        .path.display()
+    )]
+    NoCheckpoint { path: PathBuf },
 
     #[error("cannot record this network into {}: {reason}", .path.display())]
     Layout { path: PathBuf, reason: String },

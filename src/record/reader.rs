@@ -25,6 +25,8 @@ pub struct OutputFile {
     pub backend: String,
     /// The TOML text of the config that was run.
     pub config_text: String,
+    /// Where the config was read from when the run started.
+    pub config_path: String,
     pub lifsim_version: String,
     /// One table per population whose spikes were recorded, in population order.
     pub spikes: Vec<SpikeTable>,
@@ -108,6 +110,7 @@ pub fn read(path: &Path) -> Result<OutputFile, RecordError> {
     let status = root_str(attr::STATUS)?;
     let backend = root_str(attr::BACKEND)?;
     let config_text = root_str(attr::CONFIG)?;
+    let config_path = root_str(attr::CONFIG_PATH)?;
     let t_reached_ms = root_f64(attr::T_REACHED)?;
     let t_stop_ms = root_f64(attr::T_STOP)?;
     let dt_ms = root_f64(attr::DT)?;
@@ -130,6 +133,7 @@ pub fn read(path: &Path) -> Result<OutputFile, RecordError> {
         seed,
         backend,
         config_text,
+        config_path,
         lifsim_version,
         spikes,
         reports,

@@ -71,47 +71,47 @@ pub(super) const STATUS_RUNNING: &str = "running";
 /// [`finish`](Self::finish) closes the file with `completed = 0` and `status = "running"`,
 /// which is how a crashed run shows up.
 pub struct SonataWriter {
-    path: PathBuf,
-    file: File,
-    dt_ms: f64,
+    pub(super) path: PathBuf,
+    pub(super) file: File,
+    pub(super) dt_ms: f64,
     /// Steps covered by the batches written so far; the next batch must start here.
-    steps_written: u64,
+    pub(super) steps_written: u64,
     /// Per population: its spike datasets, if its spikes are recorded.
-    spikes: Vec<Option<SpikeDatasets>>,
+    pub(super) spikes: Vec<Option<SpikeDatasets>>,
     /// Per probe of the network, in the same order.
-    reports: Vec<ReportDatasets>,
+    pub(super) reports: Vec<ReportDatasets>,
     /// Per population, spikes written so far.
-    spikes_written: Vec<u64>,
+    pub(super) spikes_written: Vec<u64>,
     /// Scratch space: one column of a report's samples.
-    column: Vec<f32>,
+    pub(super) column: Vec<f32>,
 }
 
 /// `/spikes/<population>` and the buffers that convert a batch into its rows.
-struct SpikeDatasets {
-    timestamps: Dataset,
-    node_ids: Dataset,
-    batch_timestamps_ms: Vec<f64>,
-    batch_node_ids: Vec<u64>,
+pub(super) struct SpikeDatasets {
+    pub(super) timestamps: Dataset,
+    pub(super) node_ids: Dataset,
+    pub(super) batch_timestamps_ms: Vec<f64>,
+    pub(super) batch_node_ids: Vec<u64>,
 }
 
 /// `/report/<population>/<variable>`.
-struct ReportDatasets {
+pub(super) struct ReportDatasets {
     /// "<population>/<variable>", for error messages.
-    name: String,
-    data: Dataset,
-    time: Dataset,
-    n_values: usize,
+    pub(super) name: String,
+    pub(super) data: Dataset,
+    pub(super) time: Dataset,
+    pub(super) n_values: usize,
     /// Rows per chunk of `data`.
-    chunk_rows: usize,
-    n_samples: usize,
+    pub(super) chunk_rows: usize,
+    pub(super) n_samples: usize,
     /// Time of the first sample [ms].
-    start_ms: f64,
+    pub(super) start_ms: f64,
     /// Time between samples [ms].
-    interval_ms: f64,
+    pub(super) interval_ms: f64,
 }
 
 impl ReportDatasets {
-    fn stop_ms(&self) -> f64 {
+    pub(super) fn stop_ms(&self) -> f64 {
         self.start_ms + self.n_samples as f64 * self.interval_ms
     }
 }
@@ -268,6 +268,11 @@ impl SonataWriter {
         .context(&path, || "marking the run as finished".into())
     }
 
+    /// Integration step of the run [ms].
+    pub fn dt_ms(&self) -> f64 {
+        self.dt_ms
+    }
+
     /// Spikes written so far, per population of the network (0 for populations not recorded).
     pub fn spikes_written(&self) -> &[u64] {
         &self.spikes_written
@@ -336,7 +341,7 @@ impl SonataWriter {
 
 /// Population names become group names and (population, variable) pairs report groups: both
 /// must be valid and unique.
-fn check_layout(path: &Path, network: &Network) -> Result<(), RecordError> {
+pub(super) fn check_layout(path: &Path, network: &Network) -> Result<(), RecordError> {
     let fail = |reason: String| {
         Err(RecordError::Layout {
             path: path.to_path_buf(),
@@ -552,20 +557,32 @@ fn append_1d<T: H5Type>(dataset: &Dataset, len: usize, values: &[T]) -> hdf5_met
     dataset.write_slice(values, len..new_len)
 }
 
-fn new_attr<T: H5Type>(location: &Location, name: &str, value: &T) -> hdf5_metno::Result<()> {
+pub(super) fn new_attr<T: H5Type>(
+    location: &Location,
+    name: &str,
+    value: &T,
+) -> hdf5_metno::Result<()> {
     location.new_attr::<T>().create(name)?.write_scalar(value)
 }
 
-fn write_attr<T: H5Type>(location: &Location, name: &str, value: &T) -> hdf5_metno::Result<()> {
+pub(super) fn write_attr<T: H5Type>(
+    location: &Location,
+    name: &str,
+    value: &T,
+) -> hdf5_metno::Result<()> {
     location.attr(name)?.write_scalar(value)
 }
 
 /// A scalar variable-length UTF-8 string attribute, which h5py reads as `str`.
-fn new_str_attr(location: &Location, name: &str, value: &str) -> hdf5_metno::Result<()> {
+pub(super) fn new_str_attr(location: &Location, name: &str, value: &str) -> hdf5_metno::Result<()> {
     new_attr(location, name, &to_h5_string(value)?)
 }
 
-fn write_str_attr(location: &Location, name: &str, value: &str) -> hdf5_metno::Result<()> {
+pub(super) fn write_str_attr(
+    location: &Location,
+    name: &str,
+    value: &str,
+) -> hdf5_metno::Result<()> {
     write_attr(location, name, &to_h5_string(value)?)
 }
 

@@ -22,7 +22,7 @@ use crate::model::StateVariable;
 use crate::network::{Csr, Network, NeuronState, Probe, RowRule, StimulusInput, Synapses};
 use crate::rng::Philox;
 
-use super::{steps_left, Backend, BackendError, Batch, Spike};
+use super::{steps_left, Backend, BackendError, Batch, Checkpoint, Spike};
 use neuron_update::{Fault, NeuronSlice};
 use propagate::RingView;
 
@@ -52,6 +52,7 @@ pub struct CpuBackend<'n> {
     spike_lists: Vec<[RwLock<Vec<u32>>; 2]>,
     current_change_steps: Vec<u64>,
     steps_done: u64,
+    horizon: u64,
 }
 
 /// The neurons one thread owns, and what it produced in the current batch.
@@ -130,6 +131,7 @@ impl<'n> CpuBackend<'n> {
             spike_lists,
             current_change_steps: crate::network::current_change_steps(&network.stimuli),
             steps_done: 0,
+            horizon: network.n_steps,
         }
     }
 
@@ -239,7 +241,9 @@ impl Backend for CpuBackend<'_> {
     fn advance(&mut self, max_steps: u64, out: &mut Batch) -> Result<u64, BackendError> {
         let network = self.network;
         out.clear(self.steps_done, network.probes.len());
-        let max_steps = max_steps.min(steps_left(network, self.steps_done));
+        let max_steps = max_steps
+            .min(steps_left(network, self.steps_done))
+            .min(self.horizon.saturating_sub(self.steps_done));
         if max_steps == 0 {
             return Ok(0);
         }
@@ -280,6 +284,53 @@ impl Backend for CpuBackend<'_> {
             None => Ok(steps),
             Some(fault) => Err(self.fault_error(fault)),
         }
+    }
+
+    fn set_horizon(&mut self, step: u64) {
+        self.horizon = step;
+    }
+
+    fn checkpoint(&mut self) -> Result<Checkpoint, BackendError> {
+        let n = self.network.n_neurons() as usize;
+        let slots = self.network.ring_slots() as usize;
+        let mut ring_ex = vec![0; slots * n];
+        let mut ring_in = vec![0; slots * n];
+        for p in &self.partitions {
+            let len = p.neurons.len();
+            let first = p.neurons.start as usize;
+            for slot in 0..slots {
+                let global = slot * n + first..slot * n + first + len;
+                ring_ex[global.clone()].copy_from_slice(&p.ring_ex[slot * len..(slot + 1) * len]);
+                ring_in[global].copy_from_slice(&p.ring_in[slot * len..(slot + 1) * len]);
+            }
+        }
+        Ok(Checkpoint {
+            step: self.steps_done,
+            state: self.neuron_state()?,
+            ring_ex,
+            ring_in,
+        })
+    }
+
+    fn restore(&mut self, c: &Checkpoint) -> Result<(), BackendError> {
+        let n = self.network.n_neurons() as usize;
+        let slots = self.network.ring_slots() as usize;
+        for p in &mut self.partitions {
+            let len = p.neurons.len();
+            let r = p.neurons.start as usize..p.neurons.end as usize;
+            p.v_m.copy_from_slice(&c.state.v_m[r.clone()]);
+            p.g_ex.copy_from_slice(&c.state.g_ex[r.clone()]);
+            p.g_in.copy_from_slice(&c.state.g_in[r.clone()]);
+            p.refractory.copy_from_slice(&c.state.refractory[r.clone()]);
+            p.i_stim.copy_from_slice(&c.state.i_stim[r.clone()]);
+            for slot in 0..slots {
+                let global = slot * n + r.start..slot * n + r.end;
+                p.ring_ex[slot * len..(slot + 1) * len].copy_from_slice(&c.ring_ex[global.clone()]);
+                p.ring_in[slot * len..(slot + 1) * len].copy_from_slice(&c.ring_in[global]);
+            }
+        }
+        self.steps_done = c.step;
+        Ok(())
     }
 
     fn neuron_state(&mut self) -> Result<NeuronState, BackendError> {

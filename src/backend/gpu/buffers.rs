@@ -68,6 +68,8 @@ pub struct Resources {
     pub g_in: wgpu::Buffer,
     pub refractory: wgpu::Buffer,
     pub i_stim: wgpu::Buffer,
+    pub ring_ex: wgpu::Buffer,
+    pub ring_in: wgpu::Buffer,
     pub recorded: wgpu::Buffer,
     pub step_ends: wgpu::Buffer,
     pub samples: wgpu::Buffer,
@@ -200,8 +202,8 @@ impl Resources {
             state_usage,
         );
         let i_stim = alloc.init("i_stim", bytemuck::cast_slice(&init.i_stim), state_usage);
-        let ring_ex = alloc.zeroed("ring_ex", 4 * n * slots, STORAGE);
-        let ring_in = alloc.zeroed("ring_in", 4 * n * slots, STORAGE);
+        let ring_ex = alloc.zeroed("ring_ex", 4 * n * slots, state_usage);
+        let ring_in = alloc.zeroed("ring_in", 4 * n * slots, state_usage);
         let spikes = alloc.zeroed("spikes", 4 * n, STORAGE);
         let spike_counts = alloc.zeroed(
             "spike counts",
@@ -321,6 +323,8 @@ impl Resources {
             g_in,
             refractory,
             i_stim,
+            ring_ex,
+            ring_in,
             recorded,
             step_ends,
             samples,

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use crate::model::StateVariable;
 use crate::network::{Network, NeuronState, Synapses};
 
-use super::{steps_left, Backend, BackendError, Batch, Spike};
+use super::{steps_left, Backend, BackendError, Batch, Checkpoint, Spike};
 use buffers::{Resources, StimulusDispatch};
 pub use device::{GpuContext, REQUIRE_GPU_ENV};
 use layout::*;
@@ -203,6 +203,8 @@ pub struct GpuBackend<'n> {
     steps_done: u64,
     /// Steps submitted (results pending for those beyond `steps_done`).
     steps_submitted: u64,
+    /// Nothing is submitted past this step.
+    horizon: u64,
     timestamps: Option<Timestamps>,
     /// GPU time of the submissions collected so far [ns].
     gpu_time_ns: f64,
@@ -274,6 +276,7 @@ impl<'n> GpuBackend<'n> {
             in_flight: VecDeque::new(),
             steps_done: 0,
             steps_submitted: 0,
+            horizon: network.n_steps,
             timestamps,
             gpu_time_ns: 0.0,
         })
@@ -506,7 +509,8 @@ impl<'n> GpuBackend<'n> {
     /// Keep up to two submissions in flight, of at most `max_steps` steps each.
     fn fill_pipeline(&mut self, max_steps: u64) {
         while self.in_flight.len() < 2 {
-            let left = steps_left(self.network, self.steps_submitted);
+            let left = steps_left(self.network, self.steps_submitted)
+                .min(self.horizon.saturating_sub(self.steps_submitted));
             let steps = max_steps
                 .min(left)
                 .min(u64::from(self.res.max_submission_steps)) as u32;
@@ -701,5 +705,59 @@ impl Backend for GpuBackend<'_> {
 
     fn neuron_state(&mut self) -> Result<NeuronState, BackendError> {
         Ok(self.read_state()?)
+    }
+
+    fn set_horizon(&mut self, step: u64) {
+        self.horizon = step;
+    }
+
+    fn checkpoint(&mut self) -> Result<Checkpoint, BackendError> {
+        if !self.in_flight.is_empty() {
+            return Err(BackendError::Gpu(
+                "a checkpoint was asked for with submissions in flight (drain first)".to_string(),
+            ));
+        }
+        let state = self.read_state()?;
+        let bytes = 4 * u64::from(self.res.run.n_neurons) * u64::from(self.res.run.ring_slots);
+        let ring = |b: &wgpu::Buffer| -> Result<Vec<i32>, GpuError> {
+            let raw = synapses::read_back(&self.ctx.device, &self.ctx.queue, b, 0, bytes)?;
+            Ok(bytemuck::cast_slice(&raw).to_vec())
+        };
+        Ok(Checkpoint {
+            step: self.steps_done,
+            ring_ex: ring(&self.res.ring_ex)?,
+            ring_in: ring(&self.res.ring_in)?,
+            state,
+        })
+    }
+
+    fn restore(&mut self, c: &Checkpoint) -> Result<(), BackendError> {
+        // Let anything submitted finish before its buffers are overwritten.
+        while let Some(f) = self.in_flight.pop_front() {
+            self.wait(&f.submission)?;
+            self.staging[f.staging].unmap();
+        }
+        let q = &self.ctx.queue;
+        let res = &self.res;
+        q.write_buffer(&res.v_m, 0, bytemuck::cast_slice(&c.state.v_m));
+        q.write_buffer(&res.g_ex, 0, bytemuck::cast_slice(&c.state.g_ex));
+        q.write_buffer(&res.g_in, 0, bytemuck::cast_slice(&c.state.g_in));
+        q.write_buffer(
+            &res.refractory,
+            0,
+            bytemuck::cast_slice(&c.state.refractory),
+        );
+        q.write_buffer(&res.i_stim, 0, bytemuck::cast_slice(&c.state.i_stim));
+        q.write_buffer(&res.ring_ex, 0, bytemuck::cast_slice(&c.ring_ex));
+        q.write_buffer(&res.ring_in, 0, bytemuck::cast_slice(&c.ring_in));
+        let control = Control {
+            next_step_lo: c.step as u32,
+            next_step_hi: (c.step >> 32) as u32,
+            ..Control::reset()
+        };
+        q.write_buffer(&res.control, 0, bytemuck::bytes_of(&control));
+        self.steps_done = c.step;
+        self.steps_submitted = c.step;
+        Ok(())
     }
 }
