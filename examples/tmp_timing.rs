@@ -11,7 +11,13 @@ fn main() {
         .map(|s| s.parse().unwrap())
         .unwrap_or(1);
     let t0 = std::time::Instant::now();
-    let net = common::build(&common::coba(n, 1000.0, 1));
+    let net = common::build(&common::coba(
+        n,
+        std::env::var("TSTOP")
+            .map(|s| s.parse().unwrap())
+            .unwrap_or(1000.0),
+        1,
+    ));
     let tb = t0.elapsed();
     let mut b = lifsim::backend::cpu::CpuBackend::new(&net, threads);
     let t1 = std::time::Instant::now();
