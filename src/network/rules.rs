@@ -117,7 +117,7 @@ struct PartnerDraw {
 
 /// Draws the partners of row `row`. With multapses each partner is an independent uniform draw;
 /// without, Floyd's algorithm gives `k` distinct partners with exactly `k` draws. The result is
-/// appended to `out`, sorted.
+/// appended to `out`, in draw order.
 fn draw_partners(
     draw: PartnerDraw,
     row: u32,
@@ -147,7 +147,7 @@ fn draw_partners(
             out.push(skip_self(pick));
         }
     }
-    out[start..].sort_unstable();
+    debug_assert_eq!(out.len() - start, k as usize);
 }
 
 /// `k` independent uniform partners of row `row` out of `0..n` (skipping `row` itself when
@@ -171,24 +171,61 @@ pub fn draw_with_multapses(
     }));
 }
 
-fn fixed_indegree(ctx: &RuleContext, rng: &Philox, k: u32) -> Wiring {
+/// Fill `out`, `k` values per row, on up to `threads` threads: `fill(first_row, chunk)` writes
+/// the consecutive rows of one chunk. The rows do not depend on the thread count.
+fn par_fill_rows(
+    out: &mut [u32],
+    k: usize,
+    threads: usize,
+    fill: impl Fn(usize, &mut [u32]) + Sync,
+) {
+    let rows = if k == 0 { 0 } else { out.len() / k };
+    let threads = threads.clamp(1, rows.max(1));
+    let rows_per_thread = rows.div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        for (chunk_index, chunk) in out.chunks_mut((rows_per_thread * k).max(1)).enumerate() {
+            let fill = &fill;
+            scope.spawn(move || fill(chunk_index * rows_per_thread, chunk));
+        }
+    });
+}
+
+/// Draws `k` partners per row into `out` (rows of `k`), each row from its own stream; sorts
+/// each row when `sort`.
+fn draw_rows(ctx: &RuleContext, rng: &Philox, draw: PartnerDraw, out: &mut [u32], sort: bool) {
     let stream = Stream::Connectivity.word(ctx.projection);
+    let k = draw.k as usize;
+    par_fill_rows(out, k, ctx.threads, |first_row, chunk| {
+        let mut set = SmallSet::default();
+        let mut drawn = Vec::with_capacity(k);
+        for (i, values) in chunk.chunks_mut(k).enumerate() {
+            let row = (first_row + i) as u32;
+            drawn.clear();
+            draw_partners(
+                draw,
+                row,
+                &mut rng.sequence(stream, row),
+                &mut set,
+                &mut drawn,
+            );
+            if sort {
+                drawn.sort_unstable();
+            }
+            values.copy_from_slice(&drawn);
+        }
+    });
+}
+
+fn fixed_indegree(ctx: &RuleContext, rng: &Philox, k: u32) -> Wiring {
     let draw = PartnerDraw {
         n: ctx.n_sources,
         k,
         exclude_self: ctx.excludes_self(),
         multapses: ctx.allow_multapses,
     };
-    let chunks = par_map_ranges(ctx.n_targets as usize, ctx.threads, |targets| {
-        let mut set = SmallSet::default();
-        let mut sources = Vec::with_capacity(targets.len() * k as usize);
-        for t in targets {
-            let mut seq = rng.sequence(stream, t as u32);
-            draw_partners(draw, t as u32, &mut seq, &mut set, &mut sources);
-        }
-        sources
-    });
-    let sources = chunks.concat();
+    // Sources per target, then transposed into rows per source (sorted by target).
+    let mut sources = vec![0u32; ctx.n_targets as usize * k as usize];
+    draw_rows(ctx, rng, draw, &mut sources, false);
     let target_offsets: Vec<u64> = (0..=u64::from(ctx.n_targets))
         .map(|t| t * u64::from(k))
         .collect();
@@ -196,27 +233,19 @@ fn fixed_indegree(ctx: &RuleContext, rng: &Philox, k: u32) -> Wiring {
 }
 
 fn fixed_outdegree(ctx: &RuleContext, rng: &Philox, k: u32) -> Wiring {
-    let stream = Stream::Connectivity.word(ctx.projection);
     let draw = PartnerDraw {
         n: ctx.n_targets,
         k,
         exclude_self: ctx.excludes_self(),
         multapses: ctx.allow_multapses,
     };
-    let chunks = par_map_ranges(ctx.n_sources as usize, ctx.threads, |sources| {
-        let mut set = SmallSet::default();
-        let mut targets = Vec::with_capacity(sources.len() * k as usize);
-        for s in sources {
-            let mut seq = rng.sequence(stream, s as u32);
-            draw_partners(draw, s as u32, &mut seq, &mut set, &mut targets);
-        }
-        targets
-    });
+    let mut targets = vec![0u32; ctx.n_sources as usize * k as usize];
+    draw_rows(ctx, rng, draw, &mut targets, true);
     Wiring {
         row_offsets: (0..=u64::from(ctx.n_sources))
             .map(|s| s * u64::from(k))
             .collect(),
-        targets: chunks.concat(),
+        targets,
     }
 }
 
@@ -364,6 +393,7 @@ mod tests {
             };
             draw_partners(draw, row % 20, &mut seq, &mut set, &mut out);
             let mut dedup = out.clone();
+            dedup.sort_unstable();
             dedup.dedup();
             assert_eq!(dedup.len(), 19);
             assert!(!out.contains(&(row % 20)));
