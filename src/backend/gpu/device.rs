@@ -48,6 +48,27 @@ impl AdapterSummary {
     }
 }
 
+/// What went wrong on a device outside any error scope: a lost device (driver reset, GPU
+/// removed, `destroy`) or an error wgpu could not return to a caller. Recorded by callbacks,
+/// reported by the backend at its next step, instead of wgpu's default of panicking.
+#[derive(Default)]
+pub struct DeviceHealth {
+    lost: std::sync::Mutex<Option<String>>,
+    errors: std::sync::Mutex<Vec<String>>,
+}
+
+impl DeviceHealth {
+    /// Why the device was lost, if it was.
+    pub fn lost(&self) -> Option<String> {
+        self.lost.lock().map_or(None, |l| l.clone())
+    }
+
+    /// The first error reported outside an error scope, if any.
+    pub fn first_error(&self) -> Option<String> {
+        self.errors.lock().ok().and_then(|e| e.first().cloned())
+    }
+}
+
 /// A device ready for work, with the adapter it came from.
 pub struct GpuContext {
     pub adapter: wgpu::Adapter,
@@ -55,6 +76,7 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     pub summary: AdapterSummary,
     pub optional: OptionalFeatures,
+    pub health: Arc<DeviceHealth>,
     /// Compiled on first use (see `GpuBackend::new`).
     pub(super) pipelines: OnceLock<Arc<Pipelines>>,
 }
@@ -139,12 +161,26 @@ pub fn request_context() -> Result<Arc<GpuContext>, DeviceError> {
         adapter: summary.info.name.clone(),
         reason: e.to_string(),
     })?;
+    let health = Arc::new(DeviceHealth::default());
+    let lost = Arc::clone(&health);
+    device.set_device_lost_callback(move |reason, message| {
+        if let Ok(mut l) = lost.lost.lock() {
+            *l = Some(format!("{reason:?}: {message}"));
+        }
+    });
+    let errors = Arc::clone(&health);
+    device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+        if let Ok(mut e) = errors.errors.lock() {
+            e.push(error.to_string());
+        }
+    }));
     Ok(Arc::new(GpuContext {
         adapter,
         device,
         queue,
         summary,
         optional,
+        health,
         pipelines: OnceLock::new(),
     }))
 }

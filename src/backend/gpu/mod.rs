@@ -59,6 +59,12 @@ pub enum GpuError {
     Wgpu { context: String, message: String },
     #[error("reading results back from the GPU failed: {0}")]
     Readback(String),
+    #[error(
+        "the GPU device was lost ({reason}) at t = {time_ms} ms: the driver reset it or the GPU \
+         went away. The output holds everything simulated until then; rerun with --backend cpu, \
+         or on the GPU with `lifsim resume` if the run wrote checkpoints (--checkpoint-every)"
+    )]
+    DeviceLost { reason: String, time_ms: f64 },
 }
 
 /// Bytes in binary units, for messages.
@@ -600,14 +606,31 @@ impl<'n> GpuBackend<'n> {
     }
 
     fn wait(&self, submission: &wgpu::SubmissionIndex) -> Result<(), GpuError> {
-        self.ctx
-            .device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(submission.clone()),
-                timeout: None,
-            })
+        let polled = self.ctx.device.poll(wgpu::PollType::Wait {
+            submission_index: Some(submission.clone()),
+            timeout: None,
+        });
+        self.check_health()?;
+        polled
             .map(|_| ())
             .map_err(|e| GpuError::Readback(e.to_string()))
+    }
+
+    /// A lost device or an error outside any error scope, as an error of this run.
+    fn check_health(&self) -> Result<(), GpuError> {
+        if let Some(reason) = self.ctx.health.lost() {
+            return Err(GpuError::DeviceLost {
+                reason,
+                time_ms: self.steps_done as f64 * self.network.dt_ms,
+            });
+        }
+        if let Some(message) = self.ctx.health.first_error() {
+            return Err(GpuError::Wgpu {
+                context: "running the simulation".to_string(),
+                message,
+            });
+        }
+        Ok(())
     }
 
     /// The error for a non-finite state of global neuron `neuron`.
@@ -695,6 +718,7 @@ impl Backend for GpuBackend<'_> {
     }
 
     fn advance(&mut self, max_steps: u64, out: &mut Batch) -> Result<u64, BackendError> {
+        self.check_health()?;
         self.fill_pipeline(max_steps.max(1));
         self.collect(out)
     }
