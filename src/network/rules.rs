@@ -179,7 +179,7 @@ fn par_fill_rows(
     threads: usize,
     fill: impl Fn(usize, &mut [u32]) + Sync,
 ) {
-    let rows = if k == 0 { 0 } else { out.len() / k };
+    let rows = out.len().checked_div(k).unwrap_or(0);
     let threads = threads.clamp(1, rows.max(1));
     let rows_per_thread = rows.div_ceil(threads).max(1);
     std::thread::scope(|scope| {
