@@ -1,8 +1,14 @@
-//! `lifsim demo`: the interactive two-neuron demo of the LIF post, served to a browser.
+//! `lifsim demo`: the interactive two-neuron demo of the LIF post, and a small network running
+//! live, served to a browser.
 //!
 //! - [`two_neurons`]: the input neuron, the delay line and the output neuron, stepped by
-//!   [`crate::model::iaf_cond_exp::step`].
+//!   [`crate::model::iaf_cond_exp::step`];
+//! - [`network`]: the live COBA network on its own thread, with kicks, a subsampled raster and
+//!   population rates;
+//! - `clock`: pacing both against the wall clock.
 
+mod clock;
+pub mod network;
 pub mod two_neurons;
 
 /// Integration step of both views [ms], as in the configs.
