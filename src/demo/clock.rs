@@ -2,6 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+/// Slowest and fastest pace a page may ask for (times slower than real time).
+pub const SLOWDOWN_RANGE: (f64, f64) = (1.0, 1000.0);
+
 /// How far a simulation may fall behind its schedule before the schedule moves instead [ms of
 /// wall time]: after a stall (a suspended laptop, a slow machine) it continues from where it is
 /// rather than racing to catch up.
@@ -25,6 +28,10 @@ impl Clock {
             anchor: now,
             anchor_steps: steps_done,
         }
+    }
+
+    pub fn slowdown(&self) -> f64 {
+        self.slowdown
     }
 
     /// Changes the pace from now on, without a jump.
