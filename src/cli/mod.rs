@@ -1,5 +1,6 @@
 //! Subcommands of `lifsim`, one file each.
 
+mod demo;
 mod format;
 mod run;
 mod validate;
@@ -24,6 +25,8 @@ enum Command {
     Run(run::RunArgs),
     /// Check a config and print the network's size and memory needs, without running it.
     Validate(validate::ValidateArgs),
+    /// Serve the interactive LIF demo (two neurons, and a network running live) to a browser.
+    Demo(demo::DemoArgs),
 }
 
 /// Options that override the `[simulation]` table of a config.
@@ -79,5 +82,6 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => validate::validate(args),
+        Command::Demo(args) => demo::demo(args),
     }
 }
