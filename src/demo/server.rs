@@ -67,8 +67,8 @@ pub enum DemoError {
 
 /// State shared by every connection of one server.
 pub(crate) struct Shared {
-    pub allow_remote: bool,
-    pub addr: SocketAddr,
+    allow_remote: bool,
+    addr: SocketAddr,
     pub shutdown: AtomicBool,
     sessions: Arc<AtomicUsize>,
     connections: Arc<AtomicUsize>,
