@@ -7,7 +7,7 @@
 //! (`npm ci` in `tests/browser`). Without them the test says why and passes, unless `CI` is set:
 //! then a missing tool is a failure.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -101,7 +101,11 @@ fn the_demo_works_in_headless_chromium() {
         if std::env::var_os("CI").is_some() {
             panic!("CI is set, and the browser test needs: {list}");
         }
-        eprintln!("demo browser test skipped: missing {list} (with CI set this is a failure)");
+        // Straight to stderr, past the test harness's capture: a skip should be seen.
+        let _ = writeln!(
+            std::io::stderr(),
+            "demo browser test skipped: missing {list} (with CI set this is a failure)"
+        );
         return;
     }
     let chromium = chromium.expect("checked above");
@@ -112,31 +116,39 @@ fn the_demo_works_in_headless_chromium() {
     let _ = std::fs::remove_file(&screenshot);
     let (_server, url) = start_server();
 
+    // The script's output goes to a file: shown with the test's output, and in the failure.
+    let log_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo_browser.log");
+    let log = std::fs::File::create(&log_path).expect("create the browser test's log");
     let mut node = Command::new("node")
         .arg(browser_dir.join("demo.mjs"))
         .current_dir(&browser_dir)
         .env("DEMO_URL", &url)
         .env("CHROMIUM", &chromium)
         .env("SCREENSHOT", &screenshot)
+        .stdout(log.try_clone().expect("log handle"))
+        .stderr(log)
         .spawn()
         .expect("start node");
     // The script takes about 20 s; a hung browser must not hang the test suite.
     let started = Instant::now();
     let status = loop {
         if let Some(status) = node.try_wait().expect("wait for node") {
-            break status;
+            break Some(status);
         }
         if started.elapsed() > Duration::from_secs(180) {
             let _ = node.kill();
             let _ = node.wait();
-            panic!("tests/browser/demo.mjs ran for 3 minutes; killed it");
+            break None;
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert!(
-        status.success(),
-        "tests/browser/demo.mjs failed ({status}); its output is above"
-    );
+    let output = std::fs::read_to_string(&log_path).unwrap_or_default();
+    println!("{output}");
+    match status {
+        Some(s) if s.success() => {}
+        Some(s) => panic!("tests/browser/demo.mjs failed ({s}):\n{output}"),
+        None => panic!("tests/browser/demo.mjs ran for 3 minutes; killed it:\n{output}"),
+    }
     let size = std::fs::metadata(&screenshot)
         .unwrap_or_else(|e| panic!("no screenshot at {}: {e}", screenshot.display()))
         .len();
