@@ -31,6 +31,6 @@ pub const DT_MS: f64 = 0.1;
 /// The time after `steps` steps [ms]. Divided rather than multiplied by `DT_MS`, so that times
 /// are the nearest floating-point numbers to their decimal values (15.1, not
 /// 15.100000000000001) and the JSON the page receives stays short.
-pub fn ms(steps: u64) -> f64 {
+pub fn steps_to_ms(steps: u64) -> f64 {
     steps as f64 / (1.0 / DT_MS)
 }

@@ -27,7 +27,7 @@ use crate::config::{BackendChoice, ConfigError, Overrides, Receptor};
 use crate::network::{BuildError, Network, NeuronState};
 
 use super::clock::Clock;
-use super::{ms, DT_MS};
+use super::{steps_to_ms, DT_MS};
 
 /// Where the network comes from, as the page names it.
 pub const COBA_PATH: &str = "configs/coba.toml";
@@ -132,7 +132,7 @@ impl NetworkInfo {
             stride,
             rows: n.div_ceil(stride),
             populations,
-            bin_ms: ms(RATE_BIN_STEPS),
+            bin_ms: steps_to_ms(RATE_BIN_STEPS),
             kick_window_ms,
         }
     }
@@ -304,11 +304,11 @@ impl RateCounter {
 
     /// Closes every bin that ends at or before `steps` (network time).
     fn close_until(&mut self, steps: u64, out: &mut Vec<RateBin>) {
-        let bin_s = ms(RATE_BIN_STEPS) * 1e-3;
+        let bin_s = steps_to_ms(RATE_BIN_STEPS) * 1e-3;
         while self.bin_start + RATE_BIN_STEPS <= steps {
             self.bin_start += RATE_BIN_STEPS;
             out.push(RateBin {
-                t_ms: ms(self.bin_start),
+                t_ms: steps_to_ms(self.bin_start),
                 hz: self
                     .counts
                     .iter()
@@ -400,7 +400,7 @@ impl Worker {
                         self.recent.clear();
                         self.offset_steps = steps;
                         self.kicks += 1;
-                        self.pending.kicked_at_ms.push(ms(steps));
+                        self.pending.kicked_at_ms.push(steps_to_ms(steps));
                         self.running = true;
                         self.pending.stopped_because = None;
                         self.clock.restart(now, steps);
@@ -425,7 +425,7 @@ impl Worker {
                         Some("the end of the network's simulated time".to_string());
                 }
             }
-            self.pending.t_ms = ms(self.offset_steps + backend.steps_done());
+            self.pending.t_ms = steps_to_ms(self.offset_steps + backend.steps_done());
             self.pending.running = self.running;
             self.pending.kicks = self.kicks;
             match self.frames.try_send(std::mem::take(&mut self.pending)) {
@@ -460,7 +460,7 @@ impl Worker {
                 self.rates.add(step, spike.neuron, &mut self.pending.rates);
                 if let Some(row) = self.info.row_of(spike.neuron) {
                     if self.pending.spikes.len() < MAX_PENDING_SPIKES {
-                        self.pending.spikes.push((ms(step + 1), row));
+                        self.pending.spikes.push((steps_to_ms(step + 1), row));
                     } else {
                         self.pending.spikes_dropped += 1;
                     }

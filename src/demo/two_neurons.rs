@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::iaf_cond_exp::{step, IafCondExpDerived, IafCondExpParams};
 
-use super::{ms, DT_MS};
+use super::{steps_to_ms, DT_MS};
 
 /// The parameters the page has sliders for, under NEST's names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -384,7 +384,7 @@ impl TwoNeurons {
 
     /// Time now [ms].
     pub fn t_ms(&self) -> f64 {
-        ms(self.steps_done)
+        steps_to_ms(self.steps_done)
     }
 
     /// Membrane potential now [mV].
@@ -399,7 +399,7 @@ impl TwoNeurons {
 
     /// Refractory time left [ms].
     pub fn refractory_ms(&self) -> f64 {
-        ms(self.refractory.max(0) as u64)
+        steps_to_ms(self.refractory.max(0) as u64)
     }
 
     /// Spikes of the output neuron so far.
@@ -425,8 +425,8 @@ impl TwoNeurons {
             },
         );
         Ok(InputSpike {
-            emitted_ms: ms(emitted + 1),
-            arrives_ms: ms(due_step + 1),
+            emitted_ms: steps_to_ms(emitted + 1),
+            arrives_ms: steps_to_ms(due_step + 1),
         })
     }
 
@@ -434,7 +434,7 @@ impl TwoNeurons {
     /// clears; `first_t_ms` is set when it is empty).
     pub fn advance(&mut self, steps: u64, trace: &mut Trace) {
         if trace.v_m.is_empty() {
-            trace.first_t_ms = ms(self.steps_done + 1);
+            trace.first_t_ms = steps_to_ms(self.steps_done + 1);
         }
         for _ in 0..steps {
             let k = self.steps_done;
@@ -442,7 +442,7 @@ impl TwoNeurons {
             while let Some(s) = self.in_flight.front().filter(|s| s.due_step <= k) {
                 input_ex += s.weight_ns;
                 self.in_flight.pop_front();
-                trace.arrivals_ms.push(ms(k + 1));
+                trace.arrivals_ms.push(steps_to_ms(k + 1));
             }
             let r = step(
                 &self.derived,
