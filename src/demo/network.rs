@@ -577,11 +577,11 @@ mod tests {
         let last = frames.last().unwrap();
         assert!(last.running);
         assert!(
-            last.t_ms > 500.0,
+            last.t_ms > 300.0,
             "t = {} ms after 1.2 s at real time",
             last.t_ms
         );
-        assert!(spikes > 500, "{spikes} spikes shown");
+        assert!(spikes > 250, "{spikes} spikes shown");
         let bins: Vec<&RateBin> = frames.iter().flat_map(|f| &f.rates).collect();
         assert!(bins.windows(2).all(|w| w[1].t_ms - w[0].t_ms == 5.0));
         let mean_e = bins.iter().map(|b| b.hz[0]).sum::<f32>() / bins.len() as f32;
