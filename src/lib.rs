@@ -8,6 +8,7 @@
 
 pub mod backend;
 pub mod config;
+pub mod demo;
 pub mod model;
 pub mod network;
 pub mod record;

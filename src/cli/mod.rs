@@ -1,5 +1,6 @@
 //! Subcommands of `lifsim`, one file each.
 
+mod demo;
 mod format;
 mod info;
 mod run;
@@ -29,6 +30,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// List the GPU adapters, their limits, and the largest network each can hold.
     Info(info::InfoArgs),
+    /// Serve the interactive LIF demo (two neurons, and a network running live) to a browser.
+    Demo(demo::DemoArgs),
 }
 
 /// Options that override the `[simulation]` table of a config.
@@ -86,5 +89,6 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resume(args) => run::resume(args),
         Command::Validate(args) => validate::validate(args),
         Command::Info(args) => info::info(args),
+        Command::Demo(args) => demo::demo(args),
     }
 }
