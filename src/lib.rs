@@ -6,6 +6,7 @@
 //! (cpu | gpu: the step loop) -> `record` (spikes and state samples -> SONATA HDF5). `sim` drives
 //! a run from end to end.
 
+pub mod analysis;
 pub mod backend;
 pub mod config;
 pub mod model;
