@@ -11,6 +11,7 @@ pub mod backend;
 pub mod config;
 pub mod model;
 pub mod network;
+pub mod plot;
 pub mod record;
 pub mod rng;
 pub mod sim;
