@@ -1,7 +1,9 @@
 //! Subcommands of `lifsim`, one file each.
 
 mod format;
+mod plot;
 mod run;
+mod stats;
 mod validate;
 
 use std::path::Path;
@@ -24,6 +26,11 @@ enum Command {
     Run(run::RunArgs),
     /// Check a config and print the network's size and memory needs, without running it.
     Validate(validate::ValidateArgs),
+    /// Per-population statistics of a run's spikes: rate, CV(ISI), Fano factor, pairwise
+    /// correlation and synchrony, over a time window (docs/analysis.md).
+    Stats(stats::StatsArgs),
+    /// Draw a run's spike raster, population rates and recorded traces into a PNG or SVG.
+    Plot(plot::PlotArgs),
 }
 
 /// Options that override the `[simulation]` table of a config.
@@ -79,5 +86,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => validate::validate(args),
+        Command::Stats(args) => stats::stats(args),
+        Command::Plot(args) => plot::plot(args),
     }
 }

@@ -29,6 +29,10 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
+    /// Also draw the run's raster, rates and traces into this PNG or SVG at the end (as
+    /// `lifsim plot` does).
+    #[arg(long, value_name = "FIG.png|FIG.svg")]
+    plot: Option<PathBuf>,
     #[command(flatten)]
     overrides: SimulationOverrides,
 }
@@ -59,6 +63,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             "{} already exists; pass --force to overwrite it, or choose another path with -o",
             output.display()
         );
+    }
+    if let Some(figure) = &args.plot {
+        lifsim::plot::ImageFormat::of_path(figure)?;
     }
 
     let threads = spec.simulation.threads.unwrap_or_else(default_threads);
@@ -125,6 +132,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .finish(status)
         .with_context(|| format!("cannot finish {}", output.display()))?;
     print_summary(&network, &summary);
+    if let Some(figure) = &args.plot {
+        super::plot::plot_after_run(&output, figure)?;
+    }
     if summary.completed {
         println!("output: {} (complete)", output.display());
         Ok(ExitCode::SUCCESS)
