@@ -37,10 +37,10 @@ pub struct StatsArgs {
 #[derive(Args, Debug, Clone, Copy, Default)]
 pub struct WindowArgs {
     /// Start of the window [ms] (default: 0).
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     from: Option<f64>,
     /// End of the window [ms] (default: the end of the run the file holds).
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     to: Option<f64>,
 }
 

@@ -41,6 +41,13 @@ pub fn height(figure: &Figure) -> u32 {
     spikes + TRACE_HEIGHT * figure.traces.len() as u32
 }
 
+/// A tick label: as short as the value allows ("100", "0.5", "-62.5").
+fn tick(value: &f64) -> String {
+    let rounded = (value * 1e6).round() / 1e6;
+    // Adding 0 turns -0, which would print as "-0", into 0.
+    format!("{}", rounded + 0.0)
+}
+
 type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, figure: &Figure) -> DrawResult<DB> {
@@ -97,6 +104,7 @@ fn draw_raster<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(area)
         .caption(format!("Spikes ({})", captions.join("; ")), caption_style())
         .margin(10)
+        .margin_right(30)
         .x_label_area_size(if x_desc { 40 } else { 25 })
         .y_label_area_size(70)
         .build_cartesian_2d(
@@ -106,6 +114,7 @@ fn draw_raster<DB: DrawingBackend>(
     let mut mesh = chart.configure_mesh();
     mesh.disable_mesh()
         .y_labels(0)
+        .x_label_formatter(&tick)
         .label_style(label_style())
         .axis_desc_style(label_style());
     if x_desc {
@@ -173,6 +182,7 @@ fn draw_rates<DB: DrawingBackend>(
             caption_style(),
         )
         .margin(10)
+        .margin_right(30)
         .x_label_area_size(if x_desc { 40 } else { 25 })
         .y_label_area_size(70)
         .build_cartesian_2d(
@@ -181,7 +191,10 @@ fn draw_rates<DB: DrawingBackend>(
         )?;
     let mut mesh = chart.configure_mesh();
     mesh.y_desc("rate [Hz]")
-        .light_line_style(BLACK.mix(0.05))
+        .max_light_lines(0)
+        .bold_line_style(BLACK.mix(0.08))
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
         .label_style(label_style())
         .axis_desc_style(label_style());
     if x_desc {
@@ -237,12 +250,16 @@ fn draw_traces<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(area)
         .caption(panel.caption(), caption_style())
         .margin(10)
+        .margin_right(30)
         .x_label_area_size(if x_desc { 40 } else { 25 })
         .y_label_area_size(70)
         .build_cartesian_2d(figure.window.from_ms..figure.window.to_ms, low..high)?;
     let mut mesh = chart.configure_mesh();
     mesh.y_desc(format!("{} [{}]", panel.variable, panel.units))
-        .light_line_style(BLACK.mix(0.05))
+        .max_light_lines(0)
+        .bold_line_style(BLACK.mix(0.08))
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
         .label_style(label_style())
         .axis_desc_style(label_style());
     if x_desc {

@@ -36,9 +36,11 @@ pub struct Raster {
 }
 
 impl Raster {
-    /// "E: 200 of 3,200 neurons shown" or "I: all 800 neurons".
+    /// "E: 200 of 3,200 neurons shown", "I: all 800 neurons" or "out: 1 neuron".
     pub fn caption(&self) -> String {
-        if self.shown.len() < self.n_neurons as usize {
+        if self.n_neurons == 1 {
+            format!("{}: 1 neuron", self.population)
+        } else if self.shown.len() < self.n_neurons as usize {
             format!(
                 "{}: {} of {} neurons shown",
                 self.population,
@@ -245,6 +247,12 @@ mod tests {
             ..raster
         };
         assert_eq!(all.caption(), "E: all 800 neurons");
+        let one = Raster {
+            shown: vec![0],
+            n_neurons: 1,
+            ..all
+        };
+        assert_eq!(one.caption(), "E: 1 neuron");
         assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }

@@ -157,18 +157,23 @@ pub fn plot_file(
     let figure = Figure::from_file(file, window, options)?;
     register_font()?;
     let size = (options.width_px, draw::height(&figure));
-    let drawn = match format {
+    match format {
         ImageFormat::Png => {
-            draw::draw(&BitMapBackend::new(path, size).into_drawing_area(), &figure)
-                .map_err(|e| e.to_string())
+            // plotters draws into an RGB buffer and the PNG is encoded here, so the compression
+            // can be chosen: plotters' own writer uses the image crate's fast default.
+            let mut pixels = vec![0u8; size.0 as usize * size.1 as usize * 3];
+            draw::draw(
+                &BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area(),
+                &figure,
+            )
+            .map_err(|e| draw_error(path, e))?;
+            write_png(path, size, &pixels).map_err(|e| draw_error(path, e))?;
         }
-        ImageFormat::Svg => draw::draw(&SVGBackend::new(path, size).into_drawing_area(), &figure)
-            .map_err(|e| e.to_string()),
-    };
-    drawn.map_err(|message| PlotError::Draw {
-        path: path.to_path_buf(),
-        message,
-    })?;
+        ImageFormat::Svg => {
+            draw::draw(&SVGBackend::new(path, size).into_drawing_area(), &figure)
+                .map_err(|e| draw_error(path, e))?;
+        }
+    }
     Ok(PlotSummary {
         format,
         width_px: size.0,
@@ -189,6 +194,26 @@ pub fn plot_file(
             .map(|t| format!("{}/{}", t.population, t.variable))
             .collect(),
     })
+}
+
+fn draw_error(path: &Path, error: impl std::fmt::Display) -> PlotError {
+    PlotError::Draw {
+        path: path.to_path_buf(),
+        message: error.to_string(),
+    }
+}
+
+/// Writes 8-bit RGB `pixels` as a PNG, compressed as well as the format allows.
+fn write_png(path: &Path, (width, height): (u32, u32), pixels: &[u8]) -> Result<(), String> {
+    let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Best);
+    encoder.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    writer.write_image_data(pixels).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())
 }
 
 /// Text is drawn with DejaVu Sans, built into the binary, so figures look the same on every
