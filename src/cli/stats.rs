@@ -1,10 +1,12 @@
 //! `lifsim stats`: per-population statistics of a run's spikes, as a table or JSON.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use serde::Serialize;
 
 use lifsim::analysis::{
     self, Estimate, FileStats, SizeSource, StatsOptions, Window, CV_MIN_SPIKES,
@@ -61,48 +63,76 @@ pub fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
     };
     let stats = analysis::file_stats(&file, window, &options)
         .with_context(|| format!("cannot compute the statistics of {}", args.file.display()))?;
-    if args.json {
-        let mut value = serde_json::to_value(&stats)?;
-        if let Some(object) = value.as_object_mut() {
-            object.insert("file".into(), args.file.display().to_string().into());
-            object.insert("status".into(), file.status.clone().into());
-        }
-        println!("{}", serde_json::to_string_pretty(&value)?);
+    let mut out = std::io::stdout().lock();
+    let printed = if args.json {
+        let report = JsonReport {
+            file: args.file.display().to_string(),
+            status: &file.status,
+            stats: &stats,
+        };
+        serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
     } else {
-        print_table(&args, &file, &stats);
+        print_table(&mut out, &args, &file, &stats)
+    };
+    match printed {
+        // `lifsim stats ... | head` closes the pipe early: not an error.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
-fn print_table(args: &StatsArgs, file: &OutputFile, stats: &FileStats) {
+/// The JSON of `--json`: the file and its status, then the statistics.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    file: String,
+    status: &'a str,
+    #[serde(flatten)]
+    stats: &'a FileStats,
+}
+
+fn print_table(
+    out: &mut impl Write,
+    args: &StatsArgs,
+    file: &OutputFile,
+    stats: &FileStats,
+) -> std::io::Result<()> {
     let w = stats.window;
-    println!(
+    writeln!(
+        out,
         "{}: {}, seed {}, {}",
         args.file.display(),
         file.status,
         file.seed,
         file.backend
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "window {} < t <= {} ms ({} ms)",
         w.from_ms,
         w.to_ms,
         w.duration_ms()
-    );
+    )?;
     if stats.populations.is_empty() {
-        println!("the file holds no spikes (no population has a spike_recorder)");
-        return;
+        writeln!(
+            out,
+            "the file holds no spikes (no population has a spike_recorder)"
+        )?;
+        return Ok(());
     }
-    println!();
-    println!(
+    writeln!(out)?;
+    writeln!(
+        out,
         "{:<12} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}",
         "population", "neurons", "spikes", "rate [Hz]", "CV(ISI)", "Fano", "corr", "chi"
-    );
+    )?;
     let value = |e: Option<Estimate>, decimals: usize| {
         e.map_or_else(|| "-".to_owned(), |e| format!("{:.decimals$}", e.value))
     };
     for p in &stats.populations {
-        println!(
+        writeln!(
+            out,
             "{:<12} {:>10} {:>10} {:>10.2} {:>8} {:>8} {:>8} {:>8}",
             p.population,
             format::count(u64::from(p.n_neurons)),
@@ -112,7 +142,7 @@ fn print_table(args: &StatsArgs, file: &OutputFile, stats: &FileStats) {
             value(p.fano_factor, 2),
             value(p.correlation, 4),
             value(p.synchrony_chi, 4),
-        );
+        )?;
     }
     let counts = |f: &dyn Fn(&analysis::PopulationStats) -> Option<Estimate>| {
         stats
@@ -126,42 +156,52 @@ fn print_table(args: &StatsArgs, file: &OutputFile, stats: &FileStats) {
             .join(", ")
     };
     let o = &stats.options;
-    println!();
-    println!(
+    writeln!(out)?;
+    writeln!(
+        out,
         "rate:    spikes / (all neurons x {} s)",
         w.duration_ms() * 1e-3
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "CV(ISI): mean over neurons with >= {CV_MIN_SPIKES} spikes ({})",
         counts(&|p| p.cv_isi)
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "Fano:    var/mean of spike counts in {} bins of {} ms, mean over neurons that spiked ({})",
         stats.count_bins,
         o.count_bin_ms,
         counts(&|p| p.fano_factor)
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "corr:    Pearson correlation of those counts, mean over pairs drawn with seed {} ({})",
         o.pair_seed,
         counts(&|p| p.correlation)
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "chi:     Golomb's synchrony of counts in {} bins of {} ms, active neurons ({}); \
          1 = all fire together, about 1/sqrt(N) independent",
         stats.sync_bins,
         o.sync_bin_ms,
         counts(&|p| p.synchrony_chi)
-    );
-    println!("-: not enough spikes or bins for the measure; definitions in docs/analysis.md");
+    )?;
+    writeln!(
+        out,
+        "-: not enough spikes or bins for the measure; definitions in docs/analysis.md"
+    )?;
     for p in &stats.populations {
         if p.size_source == SizeSource::HighestNodeId {
-            println!(
+            writeln!(
+                out,
                 "note: the file's config does not give the size of `{}`; counted {} neurons \
                  (its highest node id that spiked + 1), so silent neurons above it are missed",
                 p.population,
                 format::count(u64::from(p.n_neurons))
-            );
+            )?;
         }
     }
+    Ok(())
 }
