@@ -1,6 +1,6 @@
 //! Statistics of recorded spikes, per population and time window: what `lifsim stats` prints.
 //!
-//! [`measures`] holds each statistic as a pure function of [`SpikeTrains`], so it can be tested
+//! `measures` holds each statistic as a pure function of [`SpikeTrains`], so it can be tested
 //! without files; [`file_stats`] applies them all to a lifsim output file. `docs/analysis.md`
 //! defines every measure (formula, bins, which neurons count).
 

@@ -2,7 +2,7 @@
 //! large populations), the population rates and the recorded traces, on one time axis and
 //! coloured by population. What `lifsim plot` and `lifsim run --plot` draw.
 //!
-//! [`figure`] picks what to show from an output file (pure data); [`draw`] draws it.
+//! [`figure`] picks what to show from an output file (pure data); `draw` draws it.
 
 mod draw;
 pub mod figure;
