@@ -276,7 +276,7 @@ fn bad_windows_and_options_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let path = synthetic_file(dir.path());
     let path = path.to_str().unwrap();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
         (&["--to", "150"], "pass --to 100 or less"),
         (&["--from", "60", "--to", "50"], "must be after the start"),
         (&["--from", "-5"], "must be 0 ms or later"),
@@ -288,6 +288,7 @@ fn bad_windows_and_options_say_what_to_do() {
             &["--sync-bin", "nan"],
             "a bin must be a positive number of ms",
         ),
+        (&["--sync-bin", "0.000001"], "more than 10,000,000 bins"),
     ];
     for (extra, message) in cases {
         let output = lifsim(&[&["stats", path][..], extra].concat());

@@ -24,6 +24,10 @@ pub use trains::SpikeTrains;
 /// boundary count as on it: far above the round-off of any run length, far below any dt.
 pub const TIME_TOLERANCE_MS: f64 = 1e-6;
 
+/// Most bins a count-based measure takes: 10 million bins of counts are 80 MB. A bin so small
+/// that a window holds more is almost surely a typo.
+pub const MAX_BINS: usize = 10_000_000;
+
 /// Why statistics could not be computed.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
@@ -157,21 +161,31 @@ impl Default for StatsOptions {
 }
 
 impl StatsOptions {
-    fn validate(&self) -> Result<(), AnalysisError> {
+    fn validate(&self, window: Window) -> Result<(), AnalysisError> {
         for (option, value) in [
             ("--count-bin", self.count_bin_ms),
             ("--sync-bin", self.sync_bin_ms),
         ] {
-            if !(value.is_finite() && value > 0.0) {
-                return Err(AnalysisError::InvalidOption {
-                    option,
-                    value,
-                    reason: "a bin must be a positive number of ms",
-                });
-            }
+            check_bin(option, value, window)?;
         }
         Ok(())
     }
+}
+
+/// Checks that `bin_ms`, the value of `option`, is a usable bin for `window`.
+pub fn check_bin(option: &'static str, bin_ms: f64, window: Window) -> Result<(), AnalysisError> {
+    let reason = if !(bin_ms.is_finite() && bin_ms > 0.0) {
+        "a bin must be a positive number of ms"
+    } else if window.n_bins(bin_ms) > MAX_BINS {
+        "more than 10,000,000 bins in the window; choose a wider bin or a shorter window"
+    } else {
+        return Ok(());
+    };
+    Err(AnalysisError::InvalidOption {
+        option,
+        value: bin_ms,
+        reason,
+    })
 }
 
 /// Where the number of neurons of a population came from.
@@ -283,7 +297,7 @@ pub fn file_stats(
     window: Window,
     options: &StatsOptions,
 ) -> Result<FileStats, AnalysisError> {
-    options.validate()?;
+    options.validate(window)?;
     let populations = file
         .spikes
         .iter()

@@ -112,7 +112,7 @@ impl Figure {
         window: Window,
         options: &PlotOptions,
     ) -> Result<Self, PlotError> {
-        options.validate()?;
+        options.validate(window)?;
         if file.spikes.is_empty() && file.reports.is_empty() {
             return Err(PlotError::Nothing);
         }

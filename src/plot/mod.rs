@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use plotters::prelude::*;
 
-use crate::analysis::{AnalysisError, Window};
+use crate::analysis::{check_bin, AnalysisError, Window};
 use crate::record::OutputFile;
 
 pub use figure::{shown_nodes, Figure, Raster, TracePanel, MAX_TRACES};
@@ -97,22 +97,14 @@ impl Default for PlotOptions {
 }
 
 impl PlotOptions {
-    fn validate(&self) -> Result<(), PlotError> {
+    fn validate(&self, window: Window) -> Result<(), PlotError> {
         if self.max_neurons == 0 {
             return Err(PlotError::InvalidOption {
                 option: "--max-neurons",
                 reason: "show at least 1 neuron per population".into(),
             });
         }
-        if !(self.rate_bin_ms.is_finite() && self.rate_bin_ms > 0.0) {
-            return Err(PlotError::InvalidOption {
-                option: "--rate-bin",
-                reason: format!(
-                    "a bin must be a positive number of ms (got {})",
-                    self.rate_bin_ms
-                ),
-            });
-        }
+        check_bin("--rate-bin", self.rate_bin_ms, window)?;
         if !(300..=10_000).contains(&self.width_px) {
             return Err(PlotError::InvalidOption {
                 option: "--width",
