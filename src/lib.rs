@@ -6,11 +6,13 @@
 //! (cpu | gpu: the step loop) -> `record` (spikes and state samples -> SONATA HDF5). `sim` drives
 //! a run from end to end.
 
+pub mod analysis;
 pub mod backend;
 pub mod config;
 pub mod demo;
 pub mod model;
 pub mod network;
+pub mod plot;
 pub mod record;
 pub mod rng;
 pub mod sim;

@@ -3,7 +3,9 @@
 mod demo;
 mod format;
 mod info;
+mod plot;
 mod run;
+mod stats;
 mod validate;
 
 use std::path::Path;
@@ -28,6 +30,11 @@ enum Command {
     Resume(run::ResumeArgs),
     /// Check a config and print the network's size and memory needs, without running it.
     Validate(validate::ValidateArgs),
+    /// Per-population statistics of a run's spikes: rate, CV(ISI), Fano factor, pairwise
+    /// correlation and synchrony, over a time window (docs/analysis.md).
+    Stats(stats::StatsArgs),
+    /// Draw a run's spike raster, population rates and recorded traces into a PNG or SVG.
+    Plot(plot::PlotArgs),
     /// List the GPU adapters, their limits, and the largest network each can hold.
     Info(info::InfoArgs),
     /// Serve the interactive LIF demo (two neurons, and a network running live) to a browser.
@@ -88,6 +95,8 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args),
         Command::Resume(args) => run::resume(args),
         Command::Validate(args) => validate::validate(args),
+        Command::Stats(args) => stats::stats(args),
+        Command::Plot(args) => plot::plot(args),
         Command::Info(args) => info::info(args),
         Command::Demo(args) => demo::demo(args),
     }

@@ -31,6 +31,10 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
+    /// Also draw the run's raster, rates and traces into this PNG or SVG at the end (as
+    /// `lifsim plot` does).
+    #[arg(long, value_name = "FIG.png|FIG.svg")]
+    plot: Option<PathBuf>,
     /// Write the full state into the output file every MS of simulated time, so that
     /// `lifsim resume` can continue the run should it stop.
     #[arg(long, value_name = "MS")]
@@ -49,6 +53,9 @@ pub struct ResumeArgs {
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
+    /// Also draw the whole run's raster, rates and traces into this PNG or SVG at the end.
+    #[arg(long, value_name = "FIG.png|FIG.svg")]
+    plot: Option<PathBuf>,
     /// Overrides; by default the run's seed, t_stop and kind of backend (the same kind continues
     /// bit for bit). A later --t-stop extends the run.
     #[command(flatten)]
@@ -102,6 +109,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             output.display()
         );
     }
+    if let Some(figure) = &args.plot {
+        lifsim::plot::ImageFormat::of_path(figure)?;
+    }
     let checkpoint_every = checkpoint_steps(args.checkpoint_every, spec.simulation.dt_ms)?;
     with_backend(&spec, &args.config, |network, backend| {
         let info = RunInfo {
@@ -115,14 +125,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             command_line: std::env::args().collect::<Vec<_>>().join(" "),
         };
         let writer = SonataWriter::create(&output, network, &info, args.force)?;
-        execute(
-            network,
-            backend,
-            writer,
-            &output,
-            checkpoint_every,
-            args.quiet,
-        )
+        let ending = Ending {
+            checkpoint_every_steps: checkpoint_every,
+            quiet: args.quiet,
+            plot: args.plot.as_deref(),
+        };
+        execute(network, backend, writer, &output, &ending)
     })
 }
 
@@ -164,8 +172,21 @@ pub fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
             Some(ms) => checkpoint_steps(Some(ms), network.dt_ms)?,
             None => stored.every_steps,
         };
-        execute(network, backend, writer, path, every, args.quiet)
+        let ending = Ending {
+            checkpoint_every_steps: every,
+            quiet: args.quiet,
+            plot: args.plot.as_deref(),
+        };
+        execute(network, backend, writer, path, &ending)
     })
+}
+
+/// How a run ends besides its network: checkpoints, progress bar, figure.
+struct Ending<'a> {
+    checkpoint_every_steps: Option<u64>,
+    quiet: bool,
+    /// Draw this figure of the whole file at the end.
+    plot: Option<&'a Path>,
 }
 
 /// `--checkpoint-every` in steps.
@@ -218,9 +239,13 @@ fn execute(
     backend: &mut dyn lifsim::backend::Backend,
     writer: SonataWriter,
     output: &Path,
-    checkpoint_every_steps: Option<u64>,
-    quiet: bool,
+    ending: &Ending<'_>,
 ) -> anyhow::Result<ExitCode> {
+    let Ending {
+        checkpoint_every_steps,
+        quiet,
+        ..
+    } = *ending;
     let first_step = backend.steps_done();
     let bar = progress_bar(quiet, network.n_steps);
     bar.set_position(first_step);
@@ -261,6 +286,9 @@ fn execute(
         .finish(status)
         .with_context(|| format!("cannot finish {}", output.display()))?;
     print_summary(network, first_step, &summary);
+    if let Some(figure) = ending.plot {
+        super::plot::plot_after_run(output, figure)?;
+    }
     if summary.completed {
         println!("output: {} (complete)", output.display());
         Ok(ExitCode::SUCCESS)
