@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod backend;
 pub mod config;
 pub mod demo;
+pub mod format;
 pub mod model;
 pub mod network;
 pub mod plot;

@@ -187,7 +187,7 @@ fn a_network_too_large_for_the_device_is_refused_before_allocation() {
     };
     for part in [
         "does not fit this GPU",
-        "125.2 GiB of synapses",
+        "125 GiB of synapses",
         "of device memory",
         "storage = \"procedural\" on `0->0`",
         "which fits",

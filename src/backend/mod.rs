@@ -190,8 +190,8 @@ pub fn plan(spec: &NetworkSpec, choice: BackendChoice) -> Result<Plan, BackendEr
             match gpu::device::usable_memory(&ctx) {
                 Some(available) if needed.total() > available => cpu(format!(
                     "auto: the network needs {} of device memory and {name} has {}",
-                    gpu::human_bytes(needed.total()),
-                    gpu::human_bytes(available)
+                    crate::format::bytes(needed.total()),
+                    crate::format::bytes(available)
                 )),
                 _ => Ok(Plan::Gpu {
                     ctx,

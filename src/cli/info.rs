@@ -6,7 +6,7 @@ use clap::Args;
 
 use lifsim::backend::gpu::device::{self, AdapterSummary};
 
-use super::format;
+use lifsim::format;
 
 #[derive(Args, Debug)]
 pub struct InfoArgs {}

@@ -1,7 +1,6 @@
 //! Subcommands of `lifsim`, one file each.
 
 mod demo;
-mod format;
 mod info;
 mod plot;
 mod run;

@@ -70,7 +70,7 @@ fn print_summary(path: &Path, summary: &PlotSummary) {
             format!(
                 "{} ({} spikes drawn)",
                 r.caption,
-                super::format::count(r.marks as u64)
+                lifsim::format::count(r.marks as u64)
             )
         })
         .collect();

@@ -15,7 +15,9 @@ use lifsim::network::Network;
 use lifsim::record::{RunInfo, RunStatus, SonataWriter};
 use lifsim::sim::{self, Progress, RunOptions, RunSummary, Sink};
 
-use super::{format, load_config, SimulationOverrides};
+use lifsim::format;
+
+use super::{load_config, SimulationOverrides};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {

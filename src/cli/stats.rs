@@ -13,7 +13,7 @@ use lifsim::analysis::{
 };
 use lifsim::record::OutputFile;
 
-use super::format;
+use lifsim::format;
 
 #[derive(Args, Debug)]
 pub struct StatsArgs {

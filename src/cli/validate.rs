@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{format, load_config, SimulationOverrides};
+use lifsim::format;
+
+use super::{load_config, SimulationOverrides};
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {

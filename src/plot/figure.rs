@@ -44,14 +44,14 @@ impl Raster {
             format!(
                 "{}: {} of {} neurons shown",
                 self.population,
-                thousands(self.shown.len() as u64),
-                thousands(u64::from(self.n_neurons))
+                crate::format::count(self.shown.len() as u64),
+                crate::format::count(u64::from(self.n_neurons))
             )
         } else {
             format!(
                 "{}: all {} neurons",
                 self.population,
-                thousands(u64::from(self.n_neurons))
+                crate::format::count(u64::from(self.n_neurons))
             )
         }
     }
@@ -203,19 +203,6 @@ impl Figure {
     }
 }
 
-/// 3200 -> "3,200".
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,6 +240,6 @@ mod tests {
             ..all
         };
         assert_eq!(one.caption(), "E: 1 neuron");
-        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(crate::format::count(1_234_567), "1,234,567");
     }
 }

@@ -43,11 +43,11 @@ pub enum GpuError {
     #[error(
         "the network does not fit this GPU: it needs {} of device memory ({} of synapses, {} of \
          neuron state, {} of spike and sample buffers), and {adapter} has {}. {advice}",
-        human_bytes(needed.total()),
-        human_bytes(needed.synapses),
-        human_bytes(needed.state),
-        human_bytes(needed.io),
-        human_bytes(*available)
+        crate::format::bytes(needed.total()),
+        crate::format::bytes(needed.synapses),
+        crate::format::bytes(needed.state),
+        crate::format::bytes(needed.io),
+        crate::format::bytes(*available)
     )]
     DoesNotFit {
         adapter: String,
@@ -65,35 +65,6 @@ pub enum GpuError {
          or on the GPU with `lifsim resume` if the run wrote checkpoints (--checkpoint-every)"
     )]
     DeviceLost { reason: String, time_ms: f64 },
-}
-
-/// Bytes in binary units, for messages.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
-/// 1234567 -> "1,234,567".
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// What would fit on a device with `available` bytes, for a network that needs `needed`.
@@ -126,7 +97,7 @@ fn advice(network: &Network, needed: &footprint::Footprint, available: u64) -> S
                 .map(|n| format!("`{n}`"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            human_bytes(after),
+            crate::format::bytes(after),
             if after <= available {
                 ", which fits"
             } else {
@@ -138,12 +109,12 @@ fn advice(network: &Network, needed: &footprint::Footprint, available: u64) -> S
     let neurons = (f64::from(network.n_neurons()) * fraction * 0.9) as u64;
     ways.push(format!(
         "about {} neurons with the same connectivity would fit",
-        thousands(neurons)
+        crate::format::count(neurons)
     ));
     let host = crate::network::estimate_size(&network.spec).host_bytes;
     ways.push(format!(
         "--backend cpu needs {} of host memory",
-        human_bytes(host)
+        crate::format::bytes(host)
     ));
     format!("Options: {}.", ways.join("; "))
 }

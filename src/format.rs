@@ -1,4 +1,5 @@
-//! Numbers for people: thousands separators, bytes, durations.
+//! Numbers for people: thousands separators, bytes, durations (the command line, error
+//! messages and figures all write them the same way).
 
 use std::time::Duration;
 
