@@ -55,7 +55,10 @@ pub fn backends() -> Vec<Kind> {
 
 pub fn make_backend(network: &Network, kind: Kind) -> Box<dyn Backend + '_> {
     match kind {
-        Kind::Cpu { threads } => Box::new(CpuBackend::new(network, threads)),
+        // Partitions of 256 neurons: small test networks run on every thread asked for.
+        Kind::Cpu { threads } => Box::new(CpuBackend::with_min_neurons_per_thread(
+            network, threads, 256,
+        )),
         Kind::Gpu => Box::new(
             GpuBackend::new(network, gpu().expect("GPU backend asked for without a GPU"))
                 .expect("GPU backend creation failed"),

@@ -32,8 +32,9 @@ const SPIKES_PER_BATCH: usize = 1 << 22;
 /// Partitions start on multiples of this many neurons (64-byte cache lines of f32).
 const PARTITION_ALIGN: u32 = 16;
 
-/// Fewer neurons than this per thread is not worth a thread.
-const MIN_NEURONS_PER_THREAD: u32 = 2048;
+/// Fewer neurons than this per thread is not worth a thread: at COBA's activity a step of this
+/// many neurons takes about 10 us, against about 1 us to synchronise two threads.
+const MIN_NEURONS_PER_THREAD: u32 = 16_384;
 
 /// A projection's synapses as the CPU holds them.
 enum CpuSynapses<'n> {
@@ -79,9 +80,19 @@ struct Partition {
 impl<'n> CpuBackend<'n> {
     /// A backend for `network` on `threads` threads (fewer for small networks).
     pub fn new(network: &'n Network, threads: usize) -> Self {
+        Self::with_min_neurons_per_thread(network, threads, MIN_NEURONS_PER_THREAD)
+    }
+
+    /// Like `new`, giving each thread at least `min_neurons` neurons (tests use small values
+    /// to run small networks on several threads).
+    pub fn with_min_neurons_per_thread(
+        network: &'n Network,
+        threads: usize,
+        min_neurons: u32,
+    ) -> Self {
         let n = network.n_neurons();
         let threads = (threads.max(1) as u32)
-            .min(n.div_ceil(MIN_NEURONS_PER_THREAD))
+            .min(n.div_ceil(min_neurons.max(PARTITION_ALIGN)))
             .max(1);
         let slots = network.ring_slots() as usize;
         let init = &network.initial_state;
@@ -559,20 +570,30 @@ fn merge_outputs(
     }
 }
 
-/// A barrier for a few threads that spins briefly before yielding: a step of a small network
-/// takes microseconds, far less than a futex wake-up.
+/// A barrier for a few threads that spins briefly, then sleeps: a step of a small network takes
+/// microseconds, far less than waking a sleeping thread, but on a machine whose cores are busy
+/// with other work a spinning thread would steal the time of the one it waits for.
 struct SpinBarrier {
     n: usize,
     arrived: AtomicUsize,
     generation: AtomicUsize,
+    sleepers: AtomicUsize,
+    lock: std::sync::Mutex<()>,
+    wake: std::sync::Condvar,
 }
 
 impl SpinBarrier {
+    /// Spins before sleeping: about 10-50 us.
+    const SPINS: u32 = 2_000;
+
     fn new(n: usize) -> Self {
         SpinBarrier {
             n,
             arrived: AtomicUsize::new(0),
             generation: AtomicUsize::new(0),
+            sleepers: AtomicUsize::new(0),
+            lock: std::sync::Mutex::new(()),
+            wake: std::sync::Condvar::new(),
         }
     }
 
@@ -580,20 +601,30 @@ impl SpinBarrier {
         if self.n == 1 {
             return;
         }
-        let generation = self.generation.load(Ordering::Acquire);
+        let generation = self.generation.load(Ordering::SeqCst);
         if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.n {
             self.arrived.store(0, Ordering::Relaxed);
-            self.generation.fetch_add(1, Ordering::Release);
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            // A sleeper counts itself before it checks the generation (both SeqCst), so either
+            // it sees the new generation or this sees it.
+            if self.sleepers.load(Ordering::SeqCst) > 0 {
+                let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+                self.wake.notify_all();
+            }
             return;
         }
-        let mut spins = 0u32;
-        while self.generation.load(Ordering::Acquire) == generation {
-            if spins < 20_000 {
-                std::hint::spin_loop();
-                spins += 1;
-            } else {
-                std::thread::yield_now();
+        for _ in 0..Self::SPINS {
+            if self.generation.load(Ordering::Acquire) != generation {
+                return;
             }
+            std::hint::spin_loop();
         }
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        while self.generation.load(Ordering::SeqCst) == generation {
+            guard = self.wake.wait(guard).unwrap_or_else(|e| e.into_inner());
+        }
+        drop(guard);
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
     }
 }
