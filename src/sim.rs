@@ -86,7 +86,7 @@ impl RunSummary {
 pub enum RunError {
     #[error(transparent)]
     Backend(#[from] BackendError),
-    #[error("writing the output failed at t = {t_ms} ms: {source}")]
+    #[error("writing the output failed at t = {t_ms} ms")]
     Sink {
         t_ms: f64,
         source: Box<dyn std::error::Error + Send + Sync>,

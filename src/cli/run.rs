@@ -95,6 +95,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         t_stop_ms: spec.simulation.t_stop_ms,
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
     };
+    // A file size limit (ulimit -f) kills a process that writes past it, unless SIGXFSZ is
+    // handled: then the write fails, and the writer says so and keeps the file readable.
+    #[cfg(unix)]
+    signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        Arc::new(AtomicBool::new(false)),
+    )?;
     let mut sink = Output(SonataWriter::create(&output, &network, &info, args.force)?);
 
     // Ctrl-C or SIGTERM: stop after the current batch and mark the file incomplete; a second
@@ -114,12 +121,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let summary = match result {
         Ok(summary) => summary,
         Err(error) => {
-            let message = format!("{error:#}");
-            writer.finish(RunStatus::Failed(message)).ok();
-            return Err(anyhow::Error::new(error).context(format!(
-                "the run failed; {} holds what was simulated and is marked failed",
-                output.display()
-            )));
+            let t_reached = writer.t_reached_ms();
+            let held = format!(
+                "{} holds everything simulated up to t = {} ms",
+                output.display(),
+                format::ms(t_reached)
+            );
+            let error = anyhow::Error::new(error);
+            let state = match writer.finish(RunStatus::Failed(format!("{error:#}"))) {
+                Ok(()) => format!("{held} and is marked failed"),
+                Err(e) => {
+                    format!("{held}, but it could not be marked failed ({e}): it says `running`")
+                }
+            };
+            return Err(error.context(format!("the run failed; {state}")));
         }
     };
     let status = if summary.completed {

@@ -34,8 +34,8 @@ pub fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     }
     println!();
     println!(
-        "{:<20} {:<20} {:>15} {:>11} {:>11}  {}",
-        "projection", "rule", "synapses", "host", "GPU", "on the GPU"
+        "{:<20} {:<20} {:>15} {:>11} {:>11}  on the GPU",
+        "projection", "rule", "synapses", "host", "GPU"
     );
     for (p, s) in spec.projections.iter().zip(&size.projections) {
         let synapses = if s.exact {
