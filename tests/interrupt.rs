@@ -66,6 +66,17 @@ struct Stopped {
 /// Starts `lifsim run config` into `out`, waits until the file holds `SIGNAL_AFTER_MS`, sends
 /// `signal` and waits for the exit.
 fn run_and_signal(config: &Path, backend: &str, signal: &str, out: &Path) -> Stopped {
+    run_and_signal_after(config, backend, &[(Duration::ZERO, signal)], out)
+}
+
+/// Like `run_and_signal`, with signals each sent after a delay; the latency counts from the
+/// first.
+fn run_and_signal_after(
+    config: &Path,
+    backend: &str,
+    signals: &[(Duration, &str)],
+    out: &Path,
+) -> Stopped {
     let log = |name: &str| out.with_extension(name);
     let mut child = lifsim()
         .args([
@@ -107,10 +118,16 @@ fn run_and_signal(config: &Path, backend: &str, signal: &str, out: &Path) -> Sto
         )
     });
 
-    send_signal(child.id(), signal);
-    let sent = Instant::now();
+    let mut sent = None;
+    for &(delay, signal) in signals {
+        // The moment of a signal is what these tests vary: a plain sleep.
+        std::thread::sleep(delay);
+        send_signal(child.id(), signal);
+        sent.get_or_insert_with(Instant::now);
+    }
+    let sent = sent.expect("a signal");
     let status = wait_or_kill(&mut child, Duration::from_secs(30))
-        .unwrap_or_else(|| panic!("lifsim did not exit within 30 s of SIG{signal}"));
+        .unwrap_or_else(|| panic!("lifsim did not exit within 30 s of {signals:?}"));
     Stopped {
         status,
         latency: sent.elapsed(),
@@ -222,4 +239,58 @@ fn ctrl_c_stops_a_gpu_run_and_keeps_everything() {
     }
     let dir = TestDir::new();
     check_interruption(&small_coba(&dir), "gpu", "INT", &dir);
+}
+
+/// The file a run leaves when it is gone at once: readable, `running`, and holding exactly a
+/// complete run up to its `t_reached`.
+fn check_abrupt_end(config: &Path, file: &Path, dir: &TestDir) -> f64 {
+    let file = record::read(file).unwrap();
+    assert!(!file.completed);
+    for table in &file.spikes {
+        assert!(table.timestamps_ms.iter().all(|&t| t <= file.t_reached_ms));
+    }
+    assert_same_output(&file, &complete_run(config, "cpu", file.t_reached_ms, dir));
+    file.t_reached_ms
+}
+
+#[test]
+fn a_second_ctrl_c_exits_at_once_and_the_file_stays_readable() {
+    let _one = one_at_a_time();
+    let dir = TestDir::new();
+    let out = dir.join("twice.h5");
+    let twice = [(Duration::ZERO, "INT"), (Duration::ZERO, "INT")];
+    let stopped = run_and_signal_after(&coba(), "cpu", &twice, &out);
+    assert_eq!(stopped.status.code(), Some(130));
+    assert!(stopped.latency <= STOP_WITHIN, "{:?}", stopped.latency);
+    // Either the first signal was handled to its end (`interrupted`), or the second cut it short
+    // (`running`): the file is sound both ways.
+    let status = record::read(&out).unwrap().status;
+    assert!(status == "interrupted" || status == "running", "{status}");
+    check_abrupt_end(&coba(), &out, &dir);
+}
+
+#[test]
+fn sigkill_at_any_moment_leaves_a_readable_file() {
+    let _one = one_at_a_time();
+    let dir = TestDir::new();
+    // Kills spread over several batches and their flushes.
+    let delays_ms = [0, 13, 41, 89];
+    for delay_ms in delays_ms {
+        let out = dir.join(&format!("killed-{delay_ms}.h5"));
+        let kill = [(Duration::from_millis(delay_ms), "KILL")];
+        let stopped = run_and_signal_after(&coba(), "cpu", &kill, &out);
+        assert_eq!(stopped.status.code(), None, "killed by the signal");
+        assert_eq!(record::read(&out).unwrap().status, "running");
+        let t_reached = check_abrupt_end(&coba(), &out, &dir);
+        eprintln!(
+            "SIGKILL {delay_ms} ms after t = {} ms: t_reached = {t_reached} ms",
+            stopped.t_signalled_ms
+        );
+        // h5py too, once (it takes a second to start).
+        if delay_ms == delays_ms[delays_ms.len() - 1] {
+            if let Some(seen) = python_check(&out) {
+                assert_eq!(seen["root"]["status"], "running");
+            }
+        }
+    }
 }

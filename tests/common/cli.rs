@@ -145,6 +145,7 @@ pub fn complete_run(config: &Path, backend: &str, t_stop_ms: f64, dir: &TestDir)
         "-o",
         arg(&path),
         "-q",
+        "--force",
         "--threads",
         "1",
         "--backend",
