@@ -93,7 +93,7 @@ fn run_limited(limit_kib: u64, ignore_xfsz: bool, args: &[&str]) -> Output {
     let trap = if ignore_xfsz { "trap '' XFSZ; " } else { "" };
     let script = format!("ulimit -f {limit_kib}; {trap}exec \"$0\" \"$@\"");
     std::process::Command::new("bash")
-        .args(["-c", &script, env!("CARGO_BIN_EXE_lifsim")])
+        .args(["-c", &script, lifsim_path()])
         .args(args)
         .env("NODEVICE_SELECT", "1")
         .output()

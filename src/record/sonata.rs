@@ -141,16 +141,12 @@ impl SonataWriter {
         reserve_path(path, overwrite)?;
         // A file that could not be created whole is of no use: remove it rather than leave one
         // that readers refuse.
-        Self::create_reserved(path, network, info).inspect_err(|_| {
+        Self::create_layout(path, network, info).inspect_err(|_| {
             std::fs::remove_file(path).ok();
         })
     }
 
-    fn create_reserved(
-        path: &Path,
-        network: &Network,
-        info: &RunInfo,
-    ) -> Result<Self, RecordError> {
+    fn create_layout(path: &Path, network: &Network, info: &RunInfo) -> Result<Self, RecordError> {
         let file = File::create(path).context(path, || "creating the file".to_owned())?;
         let reserve = DiskReserve::open(path).map_err(|source| RecordError::Create {
             path: path.to_path_buf(),

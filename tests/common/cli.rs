@@ -10,9 +10,18 @@ use std::time::{Duration, Instant};
 use lifsim::record::{self, OutputFile};
 use serde_json::Value;
 
+/// The `lifsim` binary of this build (Cargo names it to integration tests; examples/ include
+/// this file too, without it).
+pub fn lifsim_path() -> &'static str {
+    match option_env!("CARGO_BIN_EXE_lifsim") {
+        Some(path) => path,
+        None => panic!("the lifsim binary is built for integration tests only"),
+    }
+}
+
 /// The `lifsim` binary of this build, with Mesa's device-selection layer quiet.
 pub fn lifsim() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lifsim"));
+    let mut command = Command::new(lifsim_path());
     command.env("NODEVICE_SELECT", "1");
     command
 }

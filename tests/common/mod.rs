@@ -1,8 +1,6 @@
 //! Shared helpers of the integration tests: build specs in code and run them on every backend.
 #![allow(dead_code)]
 
-// For the integration tests only: examples/ include this file too, without the lifsim binary.
-#[cfg(test)]
 pub mod cli;
 
 use std::sync::{Arc, OnceLock};
