@@ -33,6 +33,12 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+/// A simulated time [ms] with the digits it has, up to 1 us: "230.2", "0.05", "1000".
+pub fn ms(t_ms: f64) -> String {
+    let text = format!("{t_ms:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// A wall time: "850 ms", "12.3 s", "4 min 05 s".
 pub fn duration(d: Duration) -> String {
     let s = d.as_secs_f64();
@@ -58,6 +64,9 @@ mod tests {
         assert_eq!(count(1_000_000_000), "1,000,000,000");
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(3 * 1024 * 1024 + 200_000), "3.19 MiB");
+        assert_eq!(ms(230.20000000000002), "230.2");
+        assert_eq!(ms(0.05), "0.05");
+        assert_eq!(ms(1000.0), "1000");
         assert_eq!(duration(Duration::from_millis(850)), "850 ms");
         assert_eq!(duration(Duration::from_secs(245)), "4 min 05 s");
     }

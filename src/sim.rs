@@ -104,7 +104,7 @@ impl RunSummary {
 pub enum RunError {
     #[error(transparent)]
     Backend(#[from] BackendError),
-    #[error("writing the output failed at t = {t_ms} ms: {source}")]
+    #[error("writing the output failed at t = {t_ms} ms")]
     Sink {
         t_ms: f64,
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -165,7 +165,12 @@ pub fn run_with<S: Sink>(
     backend.set_horizon(horizon);
     while backend.steps_done() < network.n_steps && !stop.load(Ordering::Relaxed) {
         let t0 = Instant::now();
-        let done = backend.advance(batch_steps, &mut batch)?;
+        let done = written_on_fault(
+            backend.advance(batch_steps, &mut batch),
+            network,
+            &batch,
+            sink,
+        )?;
         count_spikes(network, &batch.spikes, &mut spikes_per_population);
         let t_ms = backend.steps_done() as f64 * network.dt_ms;
         sink.write(network, &batch).map_err(sink_error(t_ms))?;
@@ -194,7 +199,7 @@ pub fn run_with<S: Sink>(
     }
     // Work the backend already has in flight is simulated: write it too.
     loop {
-        let done = backend.drain(&mut batch)?;
+        let done = written_on_fault(backend.drain(&mut batch), network, &batch, sink)?;
         if done == 0 {
             break;
         }
@@ -216,6 +221,21 @@ pub fn run_with<S: Sink>(
         wall: start.elapsed(),
         spikes_per_population,
     })
+}
+
+/// The result of `advance` or `drain`. A backend that stops on a numeric fault hands out the
+/// steps up to the fault, the faulty one included: they are written, so that the file shows how
+/// the state went wrong (best effort: the fault is the error to report).
+fn written_on_fault<S: Sink>(
+    result: Result<u64, BackendError>,
+    network: &Network,
+    batch: &Batch,
+    sink: &mut S,
+) -> Result<u64, BackendError> {
+    if result.is_err() && batch.n_steps > 0 {
+        sink.write(network, batch).ok();
+    }
+    result
 }
 
 /// Run to the end into memory.

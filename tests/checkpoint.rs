@@ -134,6 +134,7 @@ fn lifsim_resume_continues_a_run_stopped_by_sigint() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Read stderr to its end: a pipe closed early would make the child's next message fail.
     let stderr = BufReader::new(child.stderr.take().unwrap());
     let mut checkpoints = 0;
     for line in stderr.lines() {
@@ -146,7 +147,6 @@ fn lifsim_resume_continues_a_run_stopped_by_sigint() {
                     .status()
                     .unwrap()
                     .success());
-                break;
             }
         }
     }

@@ -841,6 +841,23 @@ fn missing_file_names_the_file() {
 }
 
 #[test]
+fn bytes_that_are_not_utf8_give_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.toml");
+    // "µs" saved as Latin-1: the byte 0xB5 alone.
+    std::fs::write(&path, b"[simulation]\ndt = 0.1\nt_stop = \"10 \xB5s\"\n").unwrap();
+    let e = lifsim::config::load(&path).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}:3:14: TOML syntax error: the file is not UTF-8 text (byte 0xB5)\n  \
+             help: save the config as UTF-8; line 3 reads `t_stop = \"10 ` up to that byte",
+            path.display()
+        )
+    );
+}
+
+#[test]
 fn bad_overrides_name_the_flag_and_leave_the_spec_unchanged() {
     let mut spec = parse(BASE, Path::new("base.toml")).unwrap();
     let before = spec.clone();

@@ -1,5 +1,6 @@
 //! `lifsim run`: config -> network -> backend -> HDF5, with a progress bar and a summary.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -91,14 +92,29 @@ impl Sink for Output {
         );
         match &self.2 {
             Some(bar) if !bar.is_hidden() => bar.println(line),
-            Some(_) => eprintln!("{line}"),
+            // Not a terminal: a plain line; a closed stderr is no reason to stop the run.
+            Some(_) => {
+                let _ = writeln!(std::io::stderr(), "{line}");
+            }
             None => {}
         }
         Ok(())
     }
 }
 
+/// A file size limit (ulimit -f) kills a process that writes past it, unless SIGXFSZ is
+/// handled: then the write fails, and the writer says so and keeps the file readable.
+fn survive_file_size_limits() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        Arc::new(AtomicBool::new(false)),
+    )?;
+    Ok(())
+}
+
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    survive_file_size_limits()?;
     let spec = load_config(&args.config, &args.overrides)?;
     let output = args.output.clone().unwrap_or_else(|| {
         let stem = args.config.file_stem().unwrap_or_default();
@@ -138,6 +154,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
 /// `lifsim resume`: continue an interrupted run from the latest checkpoint in its file.
 pub fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
+    survive_file_size_limits()?;
     let path = &args.output;
     let file = lifsim::record::read(path)?;
     let extends = args.overrides.t_stop.is_some_and(|t| t > file.t_stop_ms);
@@ -271,12 +288,20 @@ fn execute(
     let summary = match result {
         Ok(summary) => summary,
         Err(error) => {
-            let message = format!("{error:#}");
-            writer.finish(RunStatus::Failed(message)).ok();
-            return Err(anyhow::Error::new(error).context(format!(
-                "the run failed; {} holds what was simulated and is marked failed",
-                output.display()
-            )));
+            let t_reached = writer.t_reached_ms();
+            let held = format!(
+                "{} holds everything simulated up to t = {} ms",
+                output.display(),
+                format::ms(t_reached)
+            );
+            let error = anyhow::Error::new(error);
+            let state = match writer.finish(RunStatus::Failed(format!("{error:#}"))) {
+                Ok(()) => format!("{held} and is marked failed"),
+                Err(e) => {
+                    format!("{held}, but it could not be marked failed ({e}): it says `running`")
+                }
+            };
+            return Err(error.context(format!("the run failed; {state}")));
         }
     };
     let status = if summary.completed {

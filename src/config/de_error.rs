@@ -11,6 +11,10 @@ use super::suggest::{backticked, did_you_mean};
 /// Tables that are arrays of tables (`[[population]]`).
 const ARRAY_SECTIONS: &[&str] = &["population", "projection", "stimulus", "record"];
 
+/// The keys of `[simulation]`: found at the top level, the `[simulation]` line is missing or
+/// below them.
+const SIMULATION_KEYS: &[&str] = &["dt", "t_stop", "seed", "backend", "threads"];
+
 /// A TOML syntax error (the document could not be parsed at all).
 pub fn syntax_diagnostic(error: &toml::de::Error, text: &str) -> Diagnostic {
     let offset = error.span().map_or(0, |s| s.start);
@@ -34,6 +38,27 @@ pub fn syntax_diagnostic(error: &toml::de::Error, text: &str) -> Diagnostic {
         key: String::new(),
         message: format!("TOML syntax error: {}", error.message()),
         help: Some(help),
+    }
+}
+
+/// Bytes that are not UTF-8 (which TOML requires), at the first invalid byte.
+pub fn utf8_diagnostic(bytes: &[u8], error: std::str::Utf8Error) -> Diagnostic {
+    let at = error.valid_up_to();
+    let before = std::str::from_utf8(&bytes[..at]).expect("valid up to here");
+    let location = Location::of_offset(before, at);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Diagnostic {
+        location: Some(location),
+        key: String::new(),
+        message: format!(
+            "TOML syntax error: the file is not UTF-8 text (byte 0x{:02X})",
+            bytes[at]
+        ),
+        help: Some(format!(
+            "save the config as UTF-8; line {} reads `{}` up to that byte",
+            location.line,
+            before[line_start..].trim_start()
+        )),
     }
 }
 
@@ -149,7 +174,11 @@ fn reword(message: &str, path: &[Step<'_, '_>]) -> (String, Option<String>) {
     if message.starts_with("unknown field") {
         let words = backticked_words(message);
         let (field, valid) = words.split_first().map_or(("", &[][..]), |(f, v)| (*f, v));
-        let help = if valid.is_empty() {
+        // The top level is the table whose valid keys are the sections.
+        let top_level = valid.contains(&"simulation");
+        let help = if top_level && SIMULATION_KEYS.contains(&field) {
+            format!("`{field}` belongs in [simulation]: put it below a line [simulation]")
+        } else if valid.is_empty() {
             "this table takes no keys".to_string()
         } else {
             format!(
@@ -248,5 +277,13 @@ mod tests {
         );
         let (_, help) = reword("unknown field `x`, expected `uniform` or `normal`", &[]);
         assert_eq!(help.unwrap(), "valid keys here: `uniform`, `normal`");
+        let (_, help) = reword(
+            "unknown field `t_stop`, expected one of `simulation`, `population`",
+            &[],
+        );
+        assert_eq!(
+            help.unwrap(),
+            "`t_stop` belongs in [simulation]: put it below a line [simulation]"
+        );
     }
 }

@@ -61,7 +61,7 @@ impl Diagnostic {
 /// Why a config could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file could not be read (missing, unreadable, not UTF-8).
+    /// The file could not be read (missing, unreadable).
     #[error("cannot read config file `{}`", path.display())]
     Read {
         path: PathBuf,
@@ -69,7 +69,8 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file was read but is not a valid config: the problems found, in file order. A TOML
-    /// syntax error or a key of the wrong type or name stops the reading, so it comes alone.
+    /// syntax error (bytes that are not UTF-8 included) or a key of the wrong type or name stops
+    /// the reading, so it comes alone.
     #[error("{}", render_all(path, diagnostics, *omitted))]
     Invalid {
         path: PathBuf,

@@ -25,9 +25,14 @@ pub use validate::{DEFAULT_DT_MS, DEFAULT_SEED, MAX_DELAY_STEPS, MAX_POISSON_SPI
 
 /// Reads, parses and validates the config file at `path`.
 pub fn load(path: &Path) -> Result<NetworkSpec, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        diagnostics: vec![de_error::utf8_diagnostic(e.as_bytes(), e.utf8_error())],
+        omitted: 0,
     })?;
     parse(&text, path)
 }

@@ -11,8 +11,8 @@ use std::path::Path;
 use hdf5_metno::{Dataset, File, Group, H5Type};
 
 use super::sonata::{
-    check_layout, new_attr, new_str_attr, write_attr, write_str_attr, ReportDatasets, SonataWriter,
-    SpikeDatasets, STATUS_RUNNING,
+    check_layout, new_attr, new_str_attr, write_attr, write_str_attr, DiskReserve, ReportDatasets,
+    SonataWriter, SpikeDatasets, STATUS_RUNNING,
 };
 use super::{attr, Hdf5Context, RecordError};
 use crate::backend::Checkpoint;
@@ -69,6 +69,17 @@ impl SonataWriter {
             SLOTS[0]
         };
         let report_rows: Vec<u64> = self.reports.iter().map(|r| r.n_samples as u64).collect();
+        // Room on disk first, as for a batch: a checkpoint that fails half-way must not leave
+        // the file unreadable.
+        let bytes = 4 * (5 * checkpoint.state.len() + 2 * checkpoint.ring_ex.len()) as u64 + 4096;
+        self.reserve
+            .ensure(self.file.size(), bytes)
+            .map_err(|source| RecordError::Full {
+                path: path.clone(),
+                needed: bytes,
+                what: "for a checkpoint",
+                source,
+            })?;
         write_slot(&group, slot, checkpoint, &self.spikes_written, &report_rows)
             .and_then(|()| set_attr(&group, EVERY_STEPS, &every_steps))
             .and_then(|()| self.file.flush())
@@ -160,9 +171,14 @@ impl SonataWriter {
             .and_then(|()| write_str_attr(&file, attr::STATUS, STATUS_RUNNING))
             .and_then(|()| file.flush())
             .context(path, || "marking the file running again".into())?;
+        let reserve = DiskReserve::open(path).map_err(|source| RecordError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let writer = SonataWriter {
             path: path.to_path_buf(),
             file,
+            reserve,
             dt_ms: network.dt_ms,
             steps_written: step,
             spikes,

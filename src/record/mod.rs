@@ -78,6 +78,20 @@ pub enum RecordError {
         source: std::io::Error,
     },
 
+    #[error(
+        "no room on disk for {}: {} more are needed {what} (free some space, raise the quota or \
+         file size limit, or write elsewhere with -o)",
+        .path.display(), mebibytes(*.needed)
+    )]
+    Full {
+        path: PathBuf,
+        /// Bytes asked for.
+        needed: u64,
+        /// "to create it", "for the next batch".
+        what: &'static str,
+        source: std::io::Error,
+    },
+
     #[error("cannot open {}", .path.display())]
     Open {
         path: PathBuf,
@@ -124,6 +138,11 @@ impl RecordError {
             source,
         }
     }
+}
+
+/// "3.2 MiB".
+fn mebibytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
 }
 
 /// Attaches the path and a context phrase to HDF5 results.

@@ -1,7 +1,7 @@
 //! The streaming writer: one HDF5 file per run in the SONATA layout (see `docs/output.md`).
 
 use std::fs::OpenOptions;
-use std::io::ErrorKind;
+use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
 
 use hdf5_metno::plist::group_create::LinkCreationOrder;
@@ -20,6 +20,16 @@ const SPIKE_CHUNK_ELEMENTS: usize = 16_384;
 /// Values per chunk of a report's data (256 KiB of float32). A chunk spans whole rows (samples)
 /// unless one row alone is larger; then a row is split into chunks of this many values.
 const REPORT_CHUNK_VALUES: usize = 65_536;
+
+/// HDF5 metadata a batch may add to the file as a whole (the heap of the `status` string,
+/// object header messages), on top of the raw data; also what marking the file finished needs.
+const METADATA_BYTES: u64 = 128 << 10;
+/// HDF5 metadata a batch may add per dataset it grows, and per chunk it allocates (chunk index
+/// entries and node splits).
+const METADATA_BYTES_PER_DATASET: u64 = 16 << 10;
+const METADATA_BYTES_PER_CHUNK: u64 = 128;
+/// Disk space reserved beyond what a batch needs, so that most batches find theirs there.
+const RESERVE_AHEAD: u64 = 4 << 20;
 
 /// Provenance of a run, stored as root attributes.
 #[derive(Clone, Debug, PartialEq)]
@@ -73,6 +83,7 @@ pub(super) const STATUS_RUNNING: &str = "running";
 pub struct SonataWriter {
     pub(super) path: PathBuf,
     pub(super) file: File,
+    pub(super) reserve: DiskReserve,
     pub(super) dt_ms: f64,
     /// Steps covered by the batches written so far; the next batch must start here.
     pub(super) steps_written: u64,
@@ -128,7 +139,28 @@ impl SonataWriter {
     ) -> Result<Self, RecordError> {
         check_layout(path, network)?;
         reserve_path(path, overwrite)?;
+        // A file that could not be created whole is of no use: remove it rather than leave one
+        // that readers refuse.
+        Self::create_layout(path, network, info).inspect_err(|_| {
+            std::fs::remove_file(path).ok();
+        })
+    }
+
+    fn create_layout(path: &Path, network: &Network, info: &RunInfo) -> Result<Self, RecordError> {
         let file = File::create(path).context(path, || "creating the file".to_owned())?;
+        let reserve = DiskReserve::open(path).map_err(|source| RecordError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let needed = layout_bytes(network);
+        reserve
+            .ensure(file.size(), needed)
+            .map_err(|source| RecordError::Full {
+                path: path.to_path_buf(),
+                needed,
+                what: "to create it",
+                source,
+            })?;
 
         write_root_attributes(&file, info)
             .context(path, || "writing the root attributes".into())?;
@@ -170,6 +202,7 @@ impl SonataWriter {
         Ok(SonataWriter {
             path: path.to_path_buf(),
             file,
+            reserve,
             dt_ms: network.dt_ms,
             steps_written: 0,
             spikes,
@@ -201,6 +234,16 @@ impl SonataWriter {
                     .push(u64::from(spike.neuron - network.populations[p].offset));
             }
         }
+        let needed = self.batch_bytes(&rows);
+        self.reserve
+            .ensure(self.file.size(), needed)
+            .map_err(|source| RecordError::Full {
+                path: self.path.clone(),
+                needed,
+                what: "for the next batch",
+                source,
+            })?;
+
         for (p, spikes) in self.spikes.iter().enumerate() {
             let Some(spikes) = spikes else { continue };
             let old = self.spikes_written[p] as usize;
@@ -251,6 +294,7 @@ impl SonataWriter {
         let SonataWriter {
             path,
             file,
+            reserve,
             spikes,
             reports,
             ..
@@ -258,14 +302,63 @@ impl SonataWriter {
         // Close the datasets first, or closing the file would leave it open behind them.
         drop(spikes);
         drop(reports);
+        let mut used = 0;
         write_attr(
             &file,
             attr::COMPLETED,
             &u8::from(status == RunStatus::Complete),
         )
         .and_then(|()| write_str_attr(&file, attr::STATUS, &status.label()))
-        .and_then(|()| file.close())
-        .context(&path, || "marking the run as finished".into())
+        .and_then(|()| file.flush())
+        .and_then(|()| {
+            // Closing allocates nothing more.
+            used = file.size();
+            file.close()
+        })
+        .context(&path, || "marking the run as finished".into())?;
+        reserve.release(used);
+        Ok(())
+    }
+
+    /// Time up to which the file holds the run's output [ms] (its `t_reached`).
+    pub fn t_reached_ms(&self) -> f64 {
+        self.steps_written as f64 * self.dt_ms
+    }
+
+    /// An upper bound of the bytes that writing and flushing a batch with `rows` samples per
+    /// report (and the spikes gathered in `self.spikes`) adds to the file.
+    fn batch_bytes(&self, rows: &[usize]) -> u64 {
+        let mut bytes = METADATA_BYTES;
+        // `new` elements after `old` in chunks of `chunk` elements of `chunk_bytes` each: the
+        // chunks they reach that are not allocated yet, and the index entries of those.
+        let mut grow = |old: usize, new: usize, chunk: usize, chunk_bytes: u64| {
+            if new > 0 {
+                let chunks = ((old + new).div_ceil(chunk) - old.div_ceil(chunk)) as u64;
+                bytes +=
+                    chunks * (chunk_bytes + METADATA_BYTES_PER_CHUNK) + METADATA_BYTES_PER_DATASET;
+            }
+        };
+        for (spikes, &old) in self.spikes.iter().zip(&self.spikes_written) {
+            let Some(spikes) = spikes else { continue };
+            let (old, new) = (old as usize, spikes.batch_node_ids.len());
+            // timestamps (f64) and node_ids (u64)
+            for _ in 0..2 {
+                grow(
+                    old,
+                    new,
+                    SPIKE_CHUNK_ELEMENTS,
+                    8 * SPIKE_CHUNK_ELEMENTS as u64,
+                );
+            }
+        }
+        for (report, &rows) in self.reports.iter().zip(rows) {
+            let chunk_cols = report.n_values.clamp(1, REPORT_CHUNK_VALUES);
+            let chunk_bytes = 4 * (report.chunk_rows * chunk_cols) as u64;
+            for _ in 0..report.n_values.div_ceil(chunk_cols) {
+                grow(report.n_samples, rows, report.chunk_rows, chunk_bytes);
+            }
+        }
+        bytes
     }
 
     /// Integration step of the run [ms].
@@ -370,6 +463,86 @@ pub(super) fn check_layout(path: &Path, network: &Network) -> Result<(), RecordE
         }
     }
     Ok(())
+}
+
+/// An upper bound of the bytes of a new file: its groups, empty datasets and report mappings.
+fn layout_bytes(network: &Network) -> u64 {
+    let per_dataset = METADATA_BYTES_PER_DATASET;
+    let spikes = network.record_spikes.iter().filter(|&&r| r).count() as u64 * 2 * per_dataset;
+    let reports: u64 = network
+        .probes
+        .iter()
+        // data and the four mapping datasets; node_ids, index_pointers and element_ids hold
+        // 8 + 8 + 4 bytes per recorded neuron.
+        .map(|probe| 5 * per_dataset + 20 * probe.neurons.len() as u64)
+        .sum();
+    METADATA_BYTES + spikes + reports
+}
+
+/// Disk space kept allocated ahead of what HDF5 has written, so that a full disk, a quota or a
+/// file size limit shows up before a batch is handed to HDF5 rather than in the middle of an
+/// HDF5 flush: a flush that fails half-way leaves a file that no HDF5 reader opens ("truncated
+/// file"). When the space cannot be had, the batch is refused and the file stays as the last
+/// batch left it, with the room it needs to be marked failed and closed.
+pub(super) struct DiskReserve {
+    /// The output file, opened a second time: HDF5 keeps its descriptor to itself.
+    file: std::fs::File,
+}
+
+impl DiskReserve {
+    pub(super) fn open(path: &Path) -> io::Result<DiskReserve> {
+        Ok(DiskReserve {
+            file: OpenOptions::new().write(true).open(path)?,
+        })
+    }
+
+    /// Makes sure that the file has `bytes` allocated on disk beyond `used`, the end of what
+    /// HDF5 has allocated in it. The space stays in the file until HDF5 uses it, or truncates
+    /// the file to what it uses when it flushes or closes.
+    pub(super) fn ensure(&self, used: u64, bytes: u64) -> io::Result<()> {
+        let allocated = self.file.metadata()?.len();
+        let end = used + bytes;
+        if end <= allocated {
+            return Ok(());
+        }
+        // Some room to spare, so that most batches find theirs; only what is needed when the
+        // disk is nearly full.
+        allocate(&self.file, allocated, end + RESERVE_AHEAD)
+            .or_else(|_| allocate(&self.file, allocated, end))
+    }
+
+    /// Gives back what is left of the reserve once HDF5 has closed the file, whose content ends
+    /// at `used` (best effort: the rest is only zeros at the end of the file).
+    fn release(self, used: u64) {
+        let allocated = self.file.metadata().map_or(0, |m| m.len());
+        if used > 0 && allocated > used {
+            self.file.set_len(used).ok();
+        }
+    }
+}
+
+/// Allocates the bytes `from..to` of `file` on disk (growing it to `to`): the space is the file's
+/// from now on, however full the disk gets.
+#[cfg(target_os = "linux")]
+fn allocate(file: &std::fs::File, from: u64, to: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let offset = libc::off_t::try_from(from).map_err(io::Error::other)?;
+    let len = libc::off_t::try_from(to - from).map_err(io::Error::other)?;
+    // SAFETY: posix_fallocate only reads its arguments; the descriptor is open for writing.
+    match unsafe { libc::posix_fallocate(file.as_raw_fd(), offset, len) } {
+        0 => Ok(()),
+        // A file system that cannot allocate ahead (musl without emulation): grow the file,
+        // which still catches a file size limit.
+        libc::EOPNOTSUPP | libc::EINVAL => file.set_len(to),
+        code => Err(io::Error::from_raw_os_error(code)),
+    }
+}
+
+/// Without a portable way to allocate blocks, growing the file catches a file size limit but not
+/// a full disk.
+#[cfg(not(target_os = "linux"))]
+fn allocate(file: &std::fs::File, _from: u64, to: u64) -> io::Result<()> {
+    file.set_len(to)
 }
 
 /// Creates the file empty (or truncates it if `overwrite`), for a clear error when the path

@@ -1,6 +1,8 @@
 //! Shared helpers of the integration tests: build specs in code and run them on every backend.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use std::sync::{Arc, OnceLock};
 
 use lifsim::backend::cpu::CpuBackend;

@@ -5,8 +5,9 @@ Usage: check_output.py FILE
 
 Checks the SONATA layout that docs/output.md describes (types, shapes, attributes, chunking),
 exits 1 with a message on the first violation, and prints a JSON summary of the contents on
-stdout for tests/record_hdf5.rs to compare with what it wrote. Exits 2 if h5py or numpy is not
-installed (`pip install h5py numpy libsonata`).
+stdout for the tests to compare with what was written (NaN and infinities, which JSON lacks, as
+the strings "nan", "inf" and "-inf"). Exits 2 if h5py or numpy is not installed
+(`pip install h5py numpy libsonata`).
 """
 
 import json
@@ -60,6 +61,17 @@ def plain(value):
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
+    return value
+
+
+def json_safe(value):
+    """`value` with NaN and infinities as the strings "nan", "inf" and "-inf" (JSON has none)."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return str(value)
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
     return value
 
 
@@ -174,7 +186,7 @@ def main():
         print(f"{path}: {e}", file=sys.stderr)
         sys.exit(1)
     out["libsonata"] = check_libsonata(path)
-    json.dump(out, sys.stdout, indent=1)
+    json.dump(json_safe(out), sys.stdout, indent=1, allow_nan=False)
 
 
 if __name__ == "__main__":
