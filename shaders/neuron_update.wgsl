@@ -104,7 +104,8 @@ fn main(
     let v_integrated = fma(d.h_sixth, sum, v);
 
     let is_refractory = r > 0;
-    let spiked = !is_refractory && v_integrated >= d.v_th;
+    // A V_m that left the finite numbers is no spike: it stays, for the host to report.
+    let spiked = !is_refractory && v_integrated >= d.v_th && is_finite(v_integrated);
     let v_new = select(v_integrated, d.v_reset, is_refractory || spiked);
     let r_new = select(select(0, d.refractory_steps, spiked), r - 1, is_refractory);
     let ge_new = ge_end + input_ex;

@@ -17,6 +17,7 @@ pub mod gpu;
 use std::sync::Arc;
 
 use crate::config::{BackendChoice, NetworkSpec};
+use crate::model::StateVariable;
 use crate::network::{Network, NeuronState, Placement};
 
 /// A spike: the step it was emitted in (stamped at the step's end) and the global neuron.
@@ -69,9 +70,10 @@ pub struct Checkpoint {
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     #[error(
-        "{variable} of neuron {neuron} of population `{population}` became {value} at t = {time_ms} ms; \
+        "{variable} of neuron {neuron} of population `{population}` became {value} at t = {} ms; \
          check the parameters of `{population}` (a time constant or capacitance far from the \
-         others, or a huge weight) or reduce dt"
+         others, or a huge weight or current) or reduce dt",
+        round_ms(*time_ms)
     )]
     NonFinite {
         population: String,
@@ -81,9 +83,10 @@ pub enum BackendError {
         time_ms: f64,
     },
     #[error(
-        "the synaptic input of neuron {neuron} of population `{population}` at t = {time_ms} ms \
+        "the synaptic input of neuron {neuron} of population `{population}` at t = {} ms \
          exceeded the fixed-point range chosen for this network (see docs/model.md); this should \
-         not happen: please report it with the config"
+         not happen: please report it with the config",
+        round_ms(*time_ms)
     )]
     InputOverflow {
         population: String,
@@ -92,6 +95,25 @@ pub enum BackendError {
     },
     #[error("GPU: {0}")]
     Gpu(String),
+}
+
+/// A time [ms] for messages: a multiple of dt, without the binary floating-point tail
+/// (6.1, not 6.1000000000000005).
+pub fn round_ms(t_ms: f64) -> f64 {
+    (t_ms * 1e9).round() / 1e9
+}
+
+/// The variable to blame for a non-finite state: a conductance first (an infinite g makes V_m
+/// NaN in the same step), then V_m.
+pub fn non_finite_variable(v_m: f32, g_ex: f32, g_in: f32) -> (StateVariable, f32) {
+    [
+        (StateVariable::GEx, g_ex),
+        (StateVariable::GIn, g_in),
+        (StateVariable::VM, v_m),
+    ]
+    .into_iter()
+    .find(|(_, x)| !x.is_finite())
+    .unwrap_or((StateVariable::VM, v_m))
 }
 
 /// A simulation engine holding a network's state.

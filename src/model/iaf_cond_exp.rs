@@ -325,7 +325,8 @@ pub fn step(
     let v_integrated = d.h_sixth.mul_add(sum, v_m);
 
     let is_refractory = refractory > 0;
-    let spiked = !is_refractory & (v_integrated >= d.v_th);
+    // A V_m that left the finite numbers is no spike: it stays, for the backend to report.
+    let spiked = !is_refractory & (v_integrated >= d.v_th) & (v_integrated < f32::INFINITY);
     let v_m = if is_refractory | spiked {
         d.v_reset
     } else {

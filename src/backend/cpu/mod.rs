@@ -165,14 +165,8 @@ impl<'n> CpuBackend<'n> {
         let i = (neuron - part.neurons.start) as usize;
         match fault {
             Fault::NonFinite(_) => {
-                let (variable, value) = [
-                    (StateVariable::VM, part.v_m[i]),
-                    (StateVariable::GEx, part.g_ex[i]),
-                    (StateVariable::GIn, part.g_in[i]),
-                ]
-                .into_iter()
-                .find(|(_, v)| !v.is_finite())
-                .unwrap_or((StateVariable::VM, part.v_m[i]));
+                let (variable, value) =
+                    super::non_finite_variable(part.v_m[i], part.g_ex[i], part.g_in[i]);
                 BackendError::NonFinite {
                     population: pop.name.clone(),
                     neuron: neuron - pop.offset,

@@ -18,7 +18,6 @@ pub mod synapses;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::model::StateVariable;
 use crate::network::{Network, NeuronState, Synapses};
 
 use super::{steps_left, Backend, BackendError, Batch, Checkpoint, Spike};
@@ -565,6 +564,16 @@ impl<'n> GpuBackend<'n> {
         if control.fault_neuron != NO_FAULT {
             return Err(self.fault(control.fault_neuron));
         }
+        if control.overflow_neuron != NO_FAULT {
+            let neuron = control.overflow_neuron;
+            let population = self.network.population_of(neuron);
+            let pop = &self.network.populations[population];
+            return Err(BackendError::InputOverflow {
+                population: pop.name.clone(),
+                neuron: neuron - pop.offset,
+                time_ms: self.steps_done as f64 * self.network.dt_ms,
+            });
+        }
         if done < u64::from(flight.steps) {
             // Halted with the record full: what was queued behind did nothing. Re-plan from here.
             while let Some(next) = self.in_flight.pop_front() {
@@ -614,11 +623,8 @@ impl<'n> GpuBackend<'n> {
             Err(e) => return e.into(),
         };
         let i = neuron as usize;
-        let (variable, value) = StateVariable::ALL
-            .iter()
-            .map(|&v| (v, state.variable(v)[i]))
-            .find(|(_, x)| !x.is_finite())
-            .unwrap_or((StateVariable::VM, state.v_m[i]));
+        let (variable, value) =
+            super::non_finite_variable(state.v_m[i], state.g_ex[i], state.g_in[i]);
         BackendError::NonFinite {
             population: network.populations[population].name.clone(),
             neuron: neuron - network.populations[population].offset,
