@@ -24,9 +24,10 @@ pub struct NeuronSlice<'a> {
 }
 
 /// Flag bits of one neuron after its update.
-const SPIKED: u8 = 1;
-const NON_FINITE: u8 = 2;
-const OVERFLOW: u8 = 4;
+/// (u32, as wide as the lanes of the update: no packing.)
+const SPIKED: u32 = 1;
+const NON_FINITE: u32 = 2;
+const OVERFLOW: u32 = 4;
 
 /// A neuron whose update went wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +54,7 @@ pub fn update(
     inv_scale: [f32; 2],
     s: NeuronSlice<'_>,
     index_offset: u32,
-    flags: &mut Vec<u8>,
+    flags: &mut Vec<u32>,
     spikes: &mut Vec<u32>,
 ) -> Option<Fault> {
     let n = s.v_m.len();
@@ -74,32 +75,37 @@ pub fn update(
         s.ring_in,
         flags,
     );
-    // Spikes are rare (about 1 in 700 neuron-steps in COBA): read the flags eight at a time and
-    // visit only the set ones.
+    scan(flags, index_offset, spikes)
+}
+
+/// Spikes are rare (about 1 in 700 neuron-steps in COBA): OR sixteen flags at a time (one or two
+/// vectors) and look closer only where one is set.
+#[multiversion(targets = "simd")]
+fn scan(flags: &[u32], index_offset: u32, spikes: &mut Vec<u32>) -> Option<Fault> {
     let mut fault = None;
-    let mut words = flags.chunks_exact(8);
+    let mut chunks = flags.chunks_exact(16);
     let mut base = index_offset;
-    for word in &mut words {
-        let mut bits = u64::from_le_bytes(word.try_into().expect("eight flags"));
-        while bits != 0 {
-            let byte = bits.trailing_zeros() / 8;
-            let f = (bits >> (8 * byte)) as u8;
-            bits &= !(0xFF << (8 * byte));
-            note(f, base + byte, spikes, &mut fault);
+    for chunk in &mut chunks {
+        if chunk.iter().fold(0, |any, &f| any | f) != 0 {
+            note_all(chunk, base, spikes, &mut fault);
         }
-        base += 8;
+        base += 16;
     }
-    for (i, &f) in words.remainder().iter().enumerate() {
-        if f != 0 {
-            note(f, base + i as u32, spikes, &mut fault);
-        }
-    }
+    note_all(chunks.remainder(), base, spikes, &mut fault);
     fault
+}
+
+fn note_all(flags: &[u32], base: u32, spikes: &mut Vec<u32>, fault: &mut Option<Fault>) {
+    for (i, &f) in flags.iter().enumerate() {
+        if f != 0 {
+            note(f, base + i as u32, spikes, fault);
+        }
+    }
 }
 
 /// Record what the flags `f` of `neuron` say.
 #[inline]
-fn note(f: u8, neuron: u32, spikes: &mut Vec<u32>, fault: &mut Option<Fault>) {
+fn note(f: u32, neuron: u32, spikes: &mut Vec<u32>, fault: &mut Option<Fault>) {
     if f & SPIKED != 0 {
         spikes.push(neuron);
     }
@@ -122,7 +128,7 @@ fn update_all(
     i_stim: &[f32],
     ring_ex: &mut [i32],
     ring_in: &mut [i32],
-    flags: &mut [u8],
+    flags: &mut [u32],
 ) {
     let n = v_m.len();
     let (g_ex, g_in, refractory, i_stim) = (
@@ -133,7 +139,7 @@ fn update_all(
     );
     let (ring_ex, ring_in, flags) = (&mut ring_ex[..n], &mut ring_in[..n], &mut flags[..n]);
     for i in 0..n {
-        let overflow = (ring_ex[i] < 0) | (ring_in[i] < 0);
+        let overflow = (ring_ex[i] | ring_in[i]) < 0;
         let input_ex = ring_ex[i] as f32 * inv_scale[0];
         let input_in = ring_in[i] as f32 * inv_scale[1];
         let r = step(
@@ -152,8 +158,11 @@ fn update_all(
         refractory[i] = r.refractory;
         ring_ex[i] = 0;
         ring_in[i] = 0;
-        let finite = r.v_m.is_finite() & r.g_ex.is_finite() & r.g_in.is_finite();
-        flags[i] =
-            u8::from(r.spiked) | (u8::from(!finite) * NON_FINITE) | (u8::from(overflow) * OVERFLOW);
+        // One test for the three: a sum of finite state variables is finite (short of values
+        // near f32::MAX, which are broken anyway), a NaN or an infinity makes it not.
+        let finite = (r.v_m + r.g_ex + r.g_in).is_finite();
+        flags[i] = u32::from(r.spiked)
+            | (u32::from(!finite) * NON_FINITE)
+            | (u32::from(overflow) * OVERFLOW);
     }
 }
