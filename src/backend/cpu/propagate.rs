@@ -44,17 +44,15 @@ pub fn propagate(
     let slot_start = |delay: u16| ((step + u64::from(delay)) % slots) as usize * len;
     for (i, &s) in sources.iter().enumerate() {
         // Rows of later spikes are far apart in memory: fetch them while this one is delivered
-        // (offsets 2 x PREFETCH_AHEAD ahead, targets PREFETCH_AHEAD ahead).
+        // (offsets 2 x PREFETCH_AHEAD ahead, the whole row PREFETCH_AHEAD ahead).
         if let Some(&ahead) = sources.get(i + 2 * PREFETCH_AHEAD) {
             prefetch(&csr.row_offsets[(ahead - source_offset) as usize]);
         }
         if let Some(&ahead) = sources.get(i + PREFETCH_AHEAD) {
-            let start = csr.row_offsets[(ahead - source_offset) as usize] as usize;
-            if let Some(t) = csr.targets.get(start) {
-                prefetch(t);
-                if let Some(t) = csr.targets.get(start + 16) {
-                    prefetch(t);
-                }
+            let row = csr.row((ahead - source_offset) as usize);
+            // One prefetch per 64-byte line of targets, at most 16 lines (1,024 bytes).
+            for at in row.step_by(16).take(16) {
+                prefetch(&csr.targets[at]);
             }
         }
         let row = csr.row((s - source_offset) as usize);
