@@ -42,6 +42,23 @@ fn at_or_before_step(lo: u32, hi: u32) -> bool {
     return hi < step.step_hi || (hi == step.step_hi && lo <= step.step_lo);
 }
 
+// How many of the `n` (step lo, step hi, value) triples at `offset` in `table`, sorted by step,
+// are at or before the current step (binary search).
+fn triples_until_step(offset: u32, n: u32) -> u32 {
+    var lo = 0u;
+    var hi = n;
+    while (lo < hi) {
+        let mid = (lo + hi) / 2u;
+        let e = offset + 3u * mid;
+        if (at_or_before_step(table[e], table[e + 1u])) {
+            lo = mid + 1u;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
 // poisson_generator: an independent train per target. The host dispatches it only in the
 // stimulus's due window.
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -89,17 +106,7 @@ fn spike_train(
         return;
     }
     // Last event at or before this step.
-    var lo = 0u;
-    var hi = stim.table_len;
-    while (lo < hi) {
-        let mid = (lo + hi) / 2u;
-        let e = stim.table_offset + 3u * mid;
-        if (at_or_before_step(table[e], table[e + 1u])) {
-            lo = mid + 1u;
-        } else {
-            hi = mid;
-        }
-    }
+    let lo = triples_until_step(stim.table_offset, stim.table_len);
     if (lo == 0u) {
         return;
     }
@@ -111,17 +118,7 @@ fn spike_train(
 
 // Amplitude [pA] of a current generator from the end of this step on.
 fn amplitude_at_step(changes_offset: u32, n_changes: u32) -> f32 {
-    var lo = 0u;
-    var hi = n_changes;
-    while (lo < hi) {
-        let mid = (lo + hi) / 2u;
-        let c = changes_offset + 3u * mid;
-        if (at_or_before_step(table[c], table[c + 1u])) {
-            lo = mid + 1u;
-        } else {
-            hi = mid;
-        }
-    }
+    let lo = triples_until_step(changes_offset, n_changes);
     if (lo == 0u) {
         return 0.0;
     }
