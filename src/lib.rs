@@ -7,6 +7,7 @@
 //! a run from end to end.
 
 pub mod backend;
+pub mod bench;
 pub mod config;
 pub mod model;
 pub mod network;

@@ -1,5 +1,6 @@
 //! Subcommands of `lifsim`, one file each.
 
+mod bench;
 mod format;
 mod info;
 mod run;
@@ -27,6 +28,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// List the GPU adapters, their limits, and the largest network each can hold.
     Info(info::InfoArgs),
+    /// Measure simulation speed on the scaled COBA network, on the CPU and GPU backends.
+    Bench(bench::BenchArgs),
 }
 
 /// Options that override the `[simulation]` table of a config.
@@ -83,5 +86,6 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => validate::validate(args),
         Command::Info(args) => info::info(args),
+        Command::Bench(args) => bench::bench(args),
     }
 }
