@@ -1,5 +1,5 @@
-//! Stage 4, spike propagation, dominating: networks where about a tenth of the neurons fire each
-//! step, scattered, each spike reaching 80 random targets (8 synaptic events per neuron update).
+//! Stage 4, spike propagation, dominating: networks where about 1 in 57 neurons fires each step,
+//! scattered, each spike reaching 80 random targets (1.4 synaptic events per neuron update).
 //! Throughput in synaptic events per second, on the CPU backend with 1 and 2 threads and on the
 //! GPU backend where an adapter exists. The neuron update is in the time too: `neuron_update`
 //! measures it alone.
@@ -14,12 +14,11 @@ use lifsim::network::Network;
 
 const INDEGREE: u32 = 80;
 
-/// Synaptic events per `common::STEPS` steps, counted after the firing has settled.
+/// Synaptic events per `common::STEPS` steps, on average over one firing period.
 fn events_per_iteration(network: &Network) -> u64 {
     let mut backend = CpuBackend::new(network, 2);
     let mut batch = Batch::default();
-    let (settle, count) = (100, 200);
-    backend.advance(settle, &mut batch).expect("advance");
+    let count = 60;
     backend.advance(count, &mut batch).expect("advance");
     let outdegrees = network.projections[0].synapses.outdegrees();
     let events: u64 = batch
@@ -33,24 +32,24 @@ fn events_per_iteration(network: &Network) -> u64 {
 fn propagate(c: &mut Criterion) {
     let gpu = common::gpu();
     let mut group = c.benchmark_group("propagate");
+    // The delay ring in cache, and out of it. A software GPU (lavapipe) runs the smaller only: it
+    // proves the path works, and takes seconds per step at 400,000.
     for n in [40_000u32, 400_000] {
         let network = common::build(&common::firing(n, INDEGREE));
         group.throughput(Throughput::Elements(events_per_iteration(&network)));
         for threads in [1, 2] {
             let mut backend = CpuBackend::new(&network, threads);
-            let mut batch = Batch::default();
-            // Past the synchronous first spikes.
-            backend.advance(100, &mut batch).expect("advance");
             common::bench_steps(
                 &mut group,
                 BenchmarkId::new(format!("cpu/{threads}"), n),
                 &mut backend,
             );
         }
-        if let Some(ctx) = &gpu {
+        if let Some(ctx) = gpu
+            .as_ref()
+            .filter(|c| n <= 40_000 || !c.summary.is_software())
+        {
             let mut backend = GpuBackend::new(&network, ctx.clone()).expect("GPU backend");
-            let mut batch = Batch::default();
-            backend.advance(100, &mut batch).expect("advance");
             common::bench_steps(&mut group, BenchmarkId::new("gpu", n), &mut backend);
         }
     }

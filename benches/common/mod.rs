@@ -49,15 +49,15 @@ pub fn quiet(n: u32) -> NetworkSpec {
     spec
 }
 
-/// `quiet(n)` made to fire: I_e = 2,000 pA and no refractory period make each neuron fire about
-/// every millisecond (10 steps), with phases spread by the random initial V_m, so about n / 10
-/// neurons spike per step, scattered over the population. Each spike reaches `indegree` random
-/// targets: a step costs mostly propagation. Weights are tiny so that synaptic input does not
-/// change the firing.
+/// `quiet(n)` made to fire: I_e = 400 pA and no refractory period make each neuron fire every
+/// 5.7 ms or so, with phases spread evenly by the random initial V_m, so about n / 57 neurons
+/// spike per step, scattered over the population. Each spike reaches `indegree` random targets
+/// (at 80, 1.4 synaptic events per neuron update, 12 times COBA's): a step costs mostly
+/// propagation. Weights are tiny so that synaptic input does not change the firing.
 pub fn firing(n: u32, indegree: u32) -> NetworkSpec {
     let mut spec = quiet(n);
     let p = &mut spec.populations[0];
-    p.params.i_e = 2000.0;
+    p.params.i_e = 400.0;
     p.params.t_ref = 0.0;
     spec.projections.push(ProjectionSpec {
         name: "recurrent".to_string(),
