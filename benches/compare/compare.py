@@ -9,8 +9,10 @@ lifsim's, and the spike statistics that show the dynamics match.
 Everything runs back to back, in one command: the first run creates the virtual environment
 (setup.sh: NEST and Brian2 from PyPI) and builds lifsim in release mode. Cases run side by side,
 size by size and thread count by thread count (lifsim, then Brian2, then NEST), each in a process
-of its own, so that a change in the machine's load hits all three alike. The load average before
-each run is recorded: timings taken on a busy machine are not worth much.
+of its own, so that a change in the machine's load hits all three alike. How busy other processes
+kept the CPUs just before each run is recorded (--quiet waits for a quiet machine): timings taken
+on a busy machine are not worth much, and multi-threaded ones break down (every simulator's
+threads wait for each other once per step).
 
 Results: the table on stdout (Markdown), and every number, with what was skipped and why, in
 --out (JSON).
@@ -83,6 +85,31 @@ def load_average():
         return None
 
 
+def busy_cpus(seconds=2.0):
+    """CPUs kept busy by other processes: runnable tasks in /proc/loadavg (this one excluded),
+    averaged over a few samples. None where /proc/loadavg does not exist (not Linux)."""
+    samples = []
+    for _ in range(10):
+        try:
+            running = int(pathlib.Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        samples.append(running - 1)
+        time.sleep(seconds / 10)
+    return sum(samples) / len(samples)
+
+
+def wait_until_quiet(max_busy, max_wait_s):
+    """Wait, at most max_wait_s, until other processes keep fewer than max_busy CPUs busy.
+    Returns the last measurement."""
+    deadline = time.monotonic() + max_wait_s
+    while True:
+        busy = busy_cpus()
+        if busy is None or busy < max_busy or time.monotonic() >= deadline:
+            return busy
+        time.sleep(5)
+
+
 def run_json(command, timeout, cwd=None):
     """Run `command`; return the JSON of its last stdout line, or raise RuntimeError."""
     try:
@@ -149,7 +176,7 @@ def fmt_s(x):
 def table(rows):
     """The Markdown table: one line per run, ratios to lifsim of the same size and threads."""
     lines = [
-        "| N | threads | simulator | build s | simulate s | vs lifsim | rate E / I Hz | CV(ISI) E | sustained | load |",
+        "| N | threads | simulator | build s | simulate s | vs lifsim | rate E / I Hz | CV(ISI) E | sustained | busy |",
         "|---:|---:|---|---:|---:|---:|---|---:|---|---:|",
     ]
     base = {(r["n"], r["threads"]): r["simulate_s"] for r in rows if r["simulator"] == "lifsim"}
@@ -166,7 +193,7 @@ def table(rows):
         if "compile_s" in r:
             build += f" (+{r['compile_s']:.1f} compile)"
         sustained = {True: "yes", False: "NO", None: "-"}[d["self_sustained"]]
-        load = "-" if r.get("load") is None else f"{r['load']:.1f}"
+        busy = "-" if r.get("busy_cpus") is None else f"{r['busy_cpus']:.1f}"
         threads = str(r["threads"])
         if r.get("threads_used") not in (None, r["threads"]):
             # lifsim gives small networks fewer threads (at least 2,048 neurons each).
@@ -174,7 +201,7 @@ def table(rows):
         lines.append(
             f"| {r['n']:,} | {threads} | {PEER_NAMES[r['simulator']]} | {build} | "
             f"{fmt_s(r['simulate_s'])} | {ratio} | {d['rate_e_hz']:.2f} / {d['rate_i_hz']:.2f} | "
-            f"{d['cv_isi_e']:.2f} | {sustained} | {load} |")
+            f"{d['cv_isi_e']:.2f} | {sustained} | {busy} |")
     return "\n".join(lines)
 
 
@@ -193,6 +220,9 @@ def main():
     parser.add_argument("--skip", type=parse_skip, action="append", default=[],
                         metavar="PEER[:SIZE[:THREADS]]",
                         help="skip runs, e.g. nest:400000 (repeatable); recorded in --out")
+    parser.add_argument("--quiet", type=float, default=0.0, metavar="SECONDS",
+                        help="before each run, wait up to SECONDS until other processes keep "
+                             "less than half a CPU busy (shared machines; default: do not wait)")
     parser.add_argument("--timeout", type=float, default=3600.0,
                         help="seconds before one run is given up (default 3600)")
     parser.add_argument("--venv", type=pathlib.Path, default=REPO / "target" / "compare-venv",
@@ -227,8 +257,10 @@ def main():
                     print(f"{what}: skipped (--skip)", flush=True)
                     record["skipped"].append({"simulator": sim, "n": n, "threads": threads})
                     continue
+                busy = wait_until_quiet(0.5, args.quiet) if args.quiet > 0 else busy_cpus()
                 load = load_average()
-                print(f"{what} (load {load:.1f}) ...", end=" ", flush=True)
+                busy_text = "" if busy is None else f", other processes busy on {busy:.1f} CPUs"
+                print(f"{what} (load {load:.1f}{busy_text}) ...", end=" ", flush=True)
                 try:
                     if sim == "lifsim":
                         r = run_lifsim(binary, n, threads, args)
@@ -240,6 +272,7 @@ def main():
                         {"simulator": sim, "n": n, "threads": threads, "reason": str(e)})
                     continue
                 r["load"] = load
+                r["busy_cpus"] = busy
                 print(f"simulate {r['simulate_s']:.3f} s", flush=True)
                 record["runs"].append(r)
                 args.out.write_text(json.dumps(record, indent=1) + "\n")
@@ -249,8 +282,9 @@ def main():
     print(f"Scaled COBA, in-degree {args.indegree}, {args.t_stop:g} ms, dt 0.1 ms, seed {args.seed}; "
           f"simulate s: the simulation loop only (NEST: nest.Simulate; Brian2: the compiled "
           f"program's run loop; lifsim: the run loop after a warm-up). vs lifsim: simulate s "
-          f"divided by lifsim's at the same size and threads. load: 1-min load average before "
-          f"the run.")
+          f"divided by lifsim's at the same size and threads. busy: CPUs other processes kept "
+          f"busy just before the run (timings with busy > 0.5 on a 2-core machine are suspect; "
+          f"multi-threaded ones break down).")
     print()
     print(table(record["runs"]))
     for s in record["skipped"]:
