@@ -48,8 +48,8 @@ def main():
     axes[2].set_ylim(bottom=0)
     axes[0].legend()
     cpu = report["machine"].get("cpu_model") or "unknown CPU"
-    fig.suptitle(f"lifsim {report['lifsim_version']}, scaled COBA, {cpu}, "
-                 f"{report['machine']['cpu_threads']} threads")
+    fig.suptitle(f"lifsim {report['lifsim_version']}, scaled COBA, 1 s of network time; "
+                 f"machine: {cpu}, {report['machine']['cpu_threads']} hardware threads")
     fig.tight_layout()
     fig.savefig(sys.argv[2], dpi=110)
 
