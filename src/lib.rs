@@ -4,10 +4,11 @@
 //! Data flow, one module per arrow:
 //! `config` (TOML -> `NetworkSpec`) -> `network` (seeded build -> `Network`) -> `backend`
 //! (cpu | gpu: the step loop) -> `record` (spikes and state samples -> SONATA HDF5). `sim` drives
-//! a run from end to end.
+//! a run from end to end; `bench` measures how fast (the scaled COBA network, `lifsim bench`).
 
 pub mod analysis;
 pub mod backend;
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod format;

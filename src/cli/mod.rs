@@ -1,5 +1,6 @@
 //! Subcommands of `lifsim`, one file each.
 
+mod bench;
 mod demo;
 mod info;
 mod plot;
@@ -36,6 +37,8 @@ enum Command {
     Plot(plot::PlotArgs),
     /// List the GPU adapters, their limits, and the largest network each can hold.
     Info(info::InfoArgs),
+    /// Measure simulation speed on the scaled COBA network, on the CPU and GPU backends.
+    Bench(bench::BenchArgs),
     /// Serve the interactive LIF demo (two neurons, and a network running live) to a browser.
     Demo(demo::DemoArgs),
 }
@@ -97,6 +100,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats(args) => stats::stats(args),
         Command::Plot(args) => plot::plot(args),
         Command::Info(args) => info::info(args),
+        Command::Bench(args) => bench::bench(args),
         Command::Demo(args) => demo::demo(args),
     }
 }

@@ -1,0 +1,80 @@
+//! Building connectivity: the fixed in-degree rule (draw sources, then transpose into CSR rows),
+//! the transpose alone, and the whole network build of COBA, with 1 and 2 threads. Throughput in
+//! synapses per second.
+
+mod common;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use lifsim::config::ConnectionRule;
+use lifsim::network::rules::{connect, RuleContext};
+use lifsim::network::Wiring;
+use lifsim::rng::Philox;
+
+const N: u32 = 40_000;
+const INDEGREE: u32 = 80;
+
+fn csr_build(c: &mut Criterion) {
+    let synapses = u64::from(N) * u64::from(INDEGREE);
+    let mut group = c.benchmark_group("csr_build");
+    group.throughput(Throughput::Elements(synapses));
+    let rng = Philox::new(1);
+    for threads in [1, 2] {
+        let ctx = RuleContext {
+            n_sources: N,
+            n_targets: N,
+            same_population: true,
+            allow_autapses: true,
+            allow_multapses: true,
+            projection: 0,
+            threads,
+        };
+        group.bench_function(BenchmarkId::new("fixed_indegree", threads), |b| {
+            b.iter(|| connect(&ConnectionRule::FixedIndegree(INDEGREE), &ctx, &rng))
+        });
+    }
+
+    // The transpose alone, from per-target source lists.
+    let drawn = connect(
+        &ConnectionRule::FixedIndegree(INDEGREE),
+        &RuleContext {
+            n_sources: N,
+            n_targets: N,
+            same_population: true,
+            allow_autapses: true,
+            allow_multapses: true,
+            projection: 0,
+            threads: 2,
+        },
+        &rng,
+    );
+    let mut sources = vec![0u32; drawn.targets.len()];
+    let mut filled = vec![0u64; N as usize];
+    for (s, w) in drawn.row_offsets.windows(2).enumerate() {
+        for &t in &drawn.targets[w[0] as usize..w[1] as usize] {
+            sources[(u64::from(t) * u64::from(INDEGREE) + filled[t as usize]) as usize] = s as u32;
+            filled[t as usize] += 1;
+        }
+    }
+    let target_offsets: Vec<u64> = (0..=u64::from(N))
+        .map(|t| t * u64::from(INDEGREE))
+        .collect();
+    group.bench_function("transpose", |b| {
+        b.iter(|| Wiring::from_target_lists(N as usize, &target_offsets, &sources))
+    });
+
+    // The whole COBA network: 4 projections, initial state, fixed-point scales.
+    let spec = lifsim::bench::scaled_coba(N, INDEGREE, 1000.0, 1);
+    for threads in [1, 2] {
+        group.bench_function(BenchmarkId::new("coba_network", threads), |b| {
+            b.iter(|| lifsim::network::build(&spec, threads).expect("build"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = common::config();
+    targets = csr_build
+}
+criterion_main!(benches);

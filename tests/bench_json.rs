@@ -1,0 +1,147 @@
+//! `lifsim bench --json`: the fields of its report, from the built binary, on a tiny network
+//! (each case runs in a child process, as in real use). The GPU case runs where an adapter
+//! exists (lavapipe without a GPU) and is required with LIFSIM_REQUIRE_GPU=1.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+mod common;
+
+/// Run `lifsim bench` with `args` plus `--json`, and return the report.
+fn bench(args: &[&str]) -> Value {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json = dir.path().join("bench.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_lifsim"))
+        .arg("bench")
+        .args(args)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("lifsim runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "lifsim bench failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("syn ev/s"), "no table header in:\n{stdout}");
+    let text = std::fs::read_to_string(&json).expect("the JSON file was written");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+fn number(v: &Value, key: &str) -> f64 {
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("`{key}` is not a number in {v}"))
+}
+
+/// The fields every result has, with values that hold for any run of `n` neurons for `t_ms`.
+fn check_result(r: &Value, backend: &str, n: u64, t_ms: f64) {
+    assert_eq!(r["case"]["backend"], backend);
+    assert_eq!(r["case"]["n"], n);
+    assert_eq!(r["case"]["indegree"], 80);
+    assert_eq!(r["n_neurons"], n);
+    assert_eq!(r["n_synapses"], n * 80);
+    assert_eq!(number(r, "dt_ms"), 0.1);
+    assert_eq!(r["steps"], (t_ms / 0.1).round() as u64);
+    assert!(r["adapter"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(r["backend_description"]
+        .as_str()
+        .is_some_and(|s| s.starts_with(backend)));
+    for key in ["build_s", "setup_s", "warmup_s", "simulate_s"] {
+        let x = number(r, key);
+        assert!((0.0..60.0).contains(&x), "{key} = {x}");
+    }
+    assert!(r["warmup_steps"].as_u64().is_some_and(|s| s > 0));
+    let sim = number(r, "simulate_s");
+    let rtf = number(r, "real_time_factor");
+    assert!((rtf - sim / (t_ms * 1e-3)).abs() <= 1e-9 * rtf.max(1.0));
+    let updates = number(r, "neuron_updates_per_s");
+    assert!((updates * sim - n as f64 * t_ms / 0.1).abs() <= 1e-6 * updates * sim);
+    let spikes = r["spikes"].as_u64().expect("spikes");
+    let events = r["synaptic_events"].as_u64().expect("synaptic_events");
+    assert!(spikes > 0, "the kick makes neurons fire");
+    // Each spike reaches its source's out-degree: 80 on average.
+    assert!(
+        events > spikes * 40 && events < spikes * 160,
+        "{events} events for {spikes} spikes"
+    );
+    assert!(number(r, "synaptic_events_per_s") > 0.0);
+    let d = &r["dynamics"];
+    for key in ["rate_e_hz", "rate_i_hz", "cv_isi_e", "rate_last_100ms_hz"] {
+        assert!(number(d, key) >= 0.0, "{key}");
+    }
+    // Too short a run to judge whether activity outlives the kick.
+    assert!(d["self_sustained"].is_null());
+    if cfg!(target_os = "linux") {
+        assert!(r["host_peak_bytes"].as_u64().is_some_and(|b| b > 1 << 20));
+    }
+    match backend {
+        "cpu" => {
+            assert_eq!(r["threads_used"], 1);
+            assert!(r["device_bytes"].is_null() && r["gpu_simulate_s"].is_null());
+        }
+        _ => {
+            assert!(r["threads_used"].is_null());
+            assert!(r["device_bytes"].as_u64().is_some_and(|b| b > 0));
+            // Null where the adapter has no timestamp queries; lavapipe has them.
+            assert!(r["gpu_simulate_s"].is_null() || number(r, "gpu_simulate_s") > 0.0);
+        }
+    }
+}
+
+#[test]
+fn cpu_report_has_every_field() {
+    let report = bench(&[
+        "--backend",
+        "cpu",
+        "--sizes",
+        "500,1k",
+        "--t-stop",
+        "30",
+        "--threads",
+        "1",
+    ]);
+    assert_eq!(report["lifsim_version"], env!("CARGO_PKG_VERSION"));
+    assert!(report["command_line"].as_str().unwrap().contains("bench"));
+    assert!(report["machine"]["cpu_threads"].as_u64().unwrap() >= 1);
+    assert_eq!(report["failures"].as_array().unwrap().len(), 0);
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    check_result(&results[0], "cpu", 500, 30.0);
+    check_result(&results[1], "cpu", 1000, 30.0);
+}
+
+#[test]
+fn gpu_report_has_every_field() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let report = bench(&["--backend", "gpu", "--sizes", "500", "--t-stop", "30"]);
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{report}");
+    check_result(&results[0], "gpu", 500, 30.0);
+}
+
+// The memory check reads /proc/meminfo.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_network_too_large_for_memory_fails_cleanly() {
+    // 4 billion neurons with 1,000 synapses each need petabytes: refused before any allocation.
+    let output = Command::new(env!("CARGO_BIN_EXE_lifsim"))
+        .args([
+            "bench",
+            "--backend",
+            "cpu",
+            "--sizes",
+            "4000M",
+            "--indegree",
+            "1000",
+        ])
+        .output()
+        .expect("lifsim runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success());
+    assert!(stdout.contains("choose smaller --sizes"), "{stdout}");
+}
