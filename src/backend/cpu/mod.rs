@@ -226,6 +226,8 @@ struct Shared<'a> {
     fault: AtomicU64,
     spike_lists: &'a [[RwLock<Vec<u32>>; 2]],
     current_change_steps: &'a [u64],
+    /// Neurons that current generators target.
+    current_targets: Vec<Range<u32>>,
     barrier: SpinBarrier,
     first_step: u64,
     max_steps: u64,
@@ -259,6 +261,12 @@ impl Backend for CpuBackend<'_> {
             fault: AtomicU64::new(NO_FAULT),
             spike_lists: &self.spike_lists,
             current_change_steps: &self.current_change_steps,
+            current_targets: network
+                .stimuli
+                .iter()
+                .filter(|s| matches!(s.input, StimulusInput::Current(_)))
+                .map(|s| s.targets.clone())
+                .collect(),
             barrier: SpinBarrier::new(self.partitions.len()),
             first_step: self.steps_done,
             max_steps,
@@ -393,6 +401,10 @@ fn run_partition(shared: &Shared<'_>, index: usize, part: &mut Partition) {
                         g_in: &mut part.g_in[r.clone()],
                         refractory: &mut part.refractory[r.clone()],
                         i_stim: &part.i_stim[r.clone()],
+                        has_current: shared
+                            .current_targets
+                            .iter()
+                            .any(|t| !stimulus::intersect(t, &seg).is_empty()),
                         ring_ex: &mut part.ring_ex[ring.clone()],
                         ring_in: &mut part.ring_in[ring],
                     },

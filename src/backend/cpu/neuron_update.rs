@@ -18,6 +18,8 @@ pub struct NeuronSlice<'a> {
     pub g_in: &'a mut [f32],
     pub refractory: &'a mut [i32],
     pub i_stim: &'a [f32],
+    /// Whether any current generator targets these neurons (else `i_stim` is all zero).
+    pub has_current: bool,
     /// Fixed-point input due this step; read and cleared.
     pub ring_ex: &'a mut [i32],
     pub ring_in: &'a mut [i32],
@@ -26,8 +28,9 @@ pub struct NeuronSlice<'a> {
 /// Flag bits of one neuron after its update.
 /// (u32, as wide as the lanes of the update: no packing.)
 const SPIKED: u32 = 1;
-const NON_FINITE: u32 = 2;
-const OVERFLOW: u32 = 4;
+/// A state variable became non-finite, or the input overflowed; which of the two, the state
+/// after the step tells (a non-finite state is never cleared).
+const FAULT: u32 = 2;
 
 /// A neuron whose update went wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,17 +74,24 @@ pub fn update(
         s.g_in,
         s.refractory,
         s.i_stim,
+        s.has_current,
         s.ring_ex,
         s.ring_in,
         flags,
     );
-    scan(flags, index_offset, spikes)
+    let fault_at = scan(flags, index_offset, spikes)?;
+    let i = (fault_at - index_offset) as usize;
+    Some(if (s.v_m[i] + s.g_ex[i] + s.g_in[i]).is_finite() {
+        Fault::InputOverflow(fault_at)
+    } else {
+        Fault::NonFinite(fault_at)
+    })
 }
 
 /// Spikes are rare (about 1 in 700 neuron-steps in COBA): OR sixteen flags at a time (one or two
-/// vectors) and look closer only where one is set.
+/// vectors) and look closer only where one is set. Returns the first neuron with a fault.
 #[multiversion(targets = "simd")]
-fn scan(flags: &[u32], index_offset: u32, spikes: &mut Vec<u32>) -> Option<Fault> {
+fn scan(flags: &[u32], index_offset: u32, spikes: &mut Vec<u32>) -> Option<u32> {
     let mut fault = None;
     let mut chunks = flags.chunks_exact(16);
     let mut base = index_offset;
@@ -95,7 +105,7 @@ fn scan(flags: &[u32], index_offset: u32, spikes: &mut Vec<u32>) -> Option<Fault
     fault
 }
 
-fn note_all(flags: &[u32], base: u32, spikes: &mut Vec<u32>, fault: &mut Option<Fault>) {
+fn note_all(flags: &[u32], base: u32, spikes: &mut Vec<u32>, fault: &mut Option<u32>) {
     for (i, &f) in flags.iter().enumerate() {
         if f != 0 {
             note(f, base + i as u32, spikes, fault);
@@ -105,14 +115,12 @@ fn note_all(flags: &[u32], base: u32, spikes: &mut Vec<u32>, fault: &mut Option<
 
 /// Record what the flags `f` of `neuron` say.
 #[inline]
-fn note(f: u32, neuron: u32, spikes: &mut Vec<u32>, fault: &mut Option<Fault>) {
+fn note(f: u32, neuron: u32, spikes: &mut Vec<u32>, fault: &mut Option<u32>) {
     if f & SPIKED != 0 {
         spikes.push(neuron);
     }
-    if fault.is_none() && f & NON_FINITE != 0 {
-        *fault = Some(Fault::NonFinite(neuron));
-    } else if fault.is_none() && f & OVERFLOW != 0 {
-        *fault = Some(Fault::InputOverflow(neuron));
+    if fault.is_none() && f & FAULT != 0 {
+        *fault = Some(neuron);
     }
 }
 
@@ -126,6 +134,7 @@ fn update_all(
     g_in: &mut [f32],
     refractory: &mut [i32],
     i_stim: &[f32],
+    has_current: bool,
     ring_ex: &mut [i32],
     ring_in: &mut [i32],
     flags: &mut [u32],
@@ -148,7 +157,8 @@ fn update_all(
             g_ex[i],
             g_in[i],
             refractory[i],
-            i_stim[i],
+            // Without current generators the loop need not read I_stim (0 * x + c is c).
+            if has_current { i_stim[i] } else { 0.0 },
             input_ex,
             input_in,
         );
@@ -160,9 +170,7 @@ fn update_all(
         ring_in[i] = 0;
         // One test for the three: a sum of finite state variables is finite (short of values
         // near f32::MAX, which are broken anyway), a NaN or an infinity makes it not.
-        let finite = (r.v_m + r.g_ex + r.g_in).is_finite();
-        flags[i] = u32::from(r.spiked)
-            | (u32::from(!finite) * NON_FINITE)
-            | (u32::from(overflow) * OVERFLOW);
+        let fault = !(r.v_m + r.g_ex + r.g_in).is_finite() | overflow;
+        flags[i] = u32::from(r.spiked) | (u32::from(fault) * FAULT);
     }
 }
