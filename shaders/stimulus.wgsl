@@ -75,7 +75,9 @@ fn poisson(
         return;
     }
     let i = stim.first + t;
-    let u = philox4x32_10(vec4<u32>(step.step_lo, step.step_hi, i, stim.stream), vec2<u32>(run.key0, run.key1)).x;
+    // Word i mod 4 of the block of neurons i / 4 (the CPU draws a block for four neurons).
+    let block = philox4x32_10(vec4<u32>(step.step_lo, step.step_hi, i / 4u, stim.stream), vec2<u32>(run.key0, run.key1));
+    let u = block[i % 4u];
     // Spike count: the number of thresholds <= u (binary search).
     var lo = 0u;
     var hi = stim.table_len;

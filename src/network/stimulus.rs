@@ -37,8 +37,9 @@ pub enum StimulusInput {
 }
 
 /// An independent Poisson train per target. The spike count of target `i` due in step `k` is
-/// `count_thresholds.partition_point(|&t| t <= u)` where `u` is word 0 of Philox(stream, i, k):
-/// inversion of the Poisson CDF with integer thresholds, exact and identical on CPU and GPU.
+/// `count_thresholds.partition_point(|&t| t <= u)` where `u` is word `i mod 4` of
+/// Philox(stream, i / 4, k) (one block of four words serves four neurons): inversion of the
+/// Poisson CDF with integer thresholds, exact and identical on CPU and GPU.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PoissonInput {
     /// Random stream word ([`Stream::Poisson`], stimulus index).

@@ -14,8 +14,9 @@ pub fn intersect(a: &Range<u32>, b: &Range<u32>) -> Range<u32> {
 }
 
 /// Add the Poisson spikes due in `step` to the conductance `g` of the neurons `owned` (global
-/// ids; `g[0]` is neuron `owned.start`). One Philox word per neuron and step, computed for a
-/// block of neurons at a time so that the generator vectorises across them.
+/// ids; `g[0]` is neuron `owned.start`). Neuron i draws word i mod 4 of the Philox block of
+/// (stream, i / 4, step): one block for four neurons, computed for sixteen blocks at a time so
+/// that the generator vectorises across them.
 pub fn poisson(
     input: &PoissonInput,
     targets: &Range<u32>,
@@ -32,32 +33,47 @@ pub fn poisson(
     poisson_block(input, rng.key(), step, neurons.start, g);
 }
 
-/// Words per Philox block.
+/// Philox blocks per call of `blocks`.
 const LANES: usize = 16;
 
 #[multiversion(targets = "simd")]
 fn poisson_block(input: &PoissonInput, key: [u32; 2], step: u64, first_neuron: u32, g: &mut [f32]) {
-    let mut words = [0u32; LANES];
+    if g.is_empty() {
+        return;
+    }
+    let end = first_neuron as usize + g.len();
     let no_spike = input.count_thresholds.first().copied().unwrap_or(u32::MAX);
-    for (block, g) in g.chunks_mut(LANES).enumerate() {
-        let first = first_neuron + (block * LANES) as u32;
-        first_words(key, input.stream, step, first, &mut words);
-        for (g, &u) in g.iter_mut().zip(&words) {
+    let mut words = [0u32; 4 * LANES];
+    let mut block = first_neuron / 4;
+    while (block as usize) * 4 < end {
+        blocks(key, input.stream, step, block, &mut words);
+        let base = block as usize * 4;
+        for (j, &u) in words.iter().enumerate() {
+            let neuron = base + j;
+            if neuron < first_neuron as usize || neuron >= end {
+                continue;
+            }
             // Most draws are below the first threshold: no spike.
             let count = if u < no_spike {
                 0.0
             } else {
                 input.count(u) as f32
             };
+            let g = &mut g[neuron - first_neuron as usize];
             *g = count.mul_add(input.weight_ns, *g);
+        }
+        block = block.wrapping_add(LANES as u32);
+        if block == 0 {
+            break;
         }
     }
 }
 
-/// Word 0 of Philox(counter = [step lo, step hi, first + i, stream], key) for i in 0..LANES, the
-/// rounds of all lanes interleaved (the same numbers as `Philox::words`, vectorised).
+/// The four words of Philox(counter = [step lo, step hi, first + l, stream], key) for the blocks
+/// l in 0..LANES, word w of block l at `out[4 l + w]`: the same numbers as `Philox::words`, the
+/// rounds of all blocks interleaved so that they vectorise.
 #[inline(always)]
-fn first_words(key: [u32; 2], stream: u32, step: u64, first: u32, out: &mut [u32; LANES]) {
+fn blocks(key: [u32; 2], stream: u32, step: u64, first: u32, out: &mut [u32; 4 * LANES]) {
     let mut c0 = [step as u32; LANES];
     let mut c1 = [(step >> 32) as u32; LANES];
     let mut c2: [u32; LANES] = std::array::from_fn(|i| first.wrapping_add(i as u32));
@@ -81,7 +97,9 @@ fn first_words(key: [u32; 2], stream: u32, step: u64, first: u32, out: &mut [u32
             c3[l] = lo0;
         }
     }
-    *out = c0;
+    for l in 0..LANES {
+        out[4 * l..4 * l + 4].copy_from_slice(&[c0[l], c1[l], c2[l], c3[l]]);
+    }
 }
 
 /// Add the spike-generator input due in `step`.
@@ -128,15 +146,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn vectorised_words_equal_philox() {
+    fn vectorised_blocks_equal_philox() {
         let rng = Philox::new(0x1234_5678_9abc_def0);
-        let mut words = [0u32; LANES];
+        let mut words = [0u32; 4 * LANES];
         for step in [0u64, 7, 1 << 33] {
-            first_words(rng.key(), 0x0500_0003, step, 4_000_000_000, &mut words);
-            for (i, &w) in words.iter().enumerate() {
-                let neuron = 4_000_000_000u32.wrapping_add(i as u32);
-                assert_eq!(w, rng.words(0x0500_0003, neuron, step)[0]);
+            blocks(rng.key(), 0x0500_0003, step, 1_000_000_000, &mut words);
+            for (j, &w) in words.iter().enumerate() {
+                let block = 1_000_000_000u32 + (j / 4) as u32;
+                assert_eq!(w, rng.words(0x0500_0003, block, step)[j % 4]);
             }
+        }
+    }
+
+    #[test]
+    fn poisson_input_uses_word_i_mod_4_of_block_i_div_4() {
+        // One spike or more for every draw: the added conductance counts the draw's spikes.
+        let input = PoissonInput {
+            stream: 0x0500_0001,
+            receptor: crate::config::Receptor::Excitatory,
+            weight_ns: 1.0,
+            first_due_step: 0,
+            end_due_step: 10,
+            count_thresholds: crate::network::stimulus::poisson_thresholds(3.0),
+        };
+        let rng = Philox::new(99);
+        // Neurons 5..75, owned 3..80: blocks that straddle both ends.
+        let mut g = vec![0.0f32; 77];
+        poisson(&input, &(5..75), &rng, 4, &(3..80), &mut g);
+        for (i, &value) in g.iter().enumerate() {
+            let neuron = 3 + i as u32;
+            let expected = if (5..75).contains(&neuron) {
+                input.count(rng.words(input.stream, neuron / 4, 4)[(neuron % 4) as usize]) as f32
+            } else {
+                0.0
+            };
+            assert_eq!(value, expected, "neuron {neuron}");
         }
     }
 }
