@@ -68,7 +68,7 @@ struct Partition {
     ring_ex: Vec<i32>,
     ring_in: Vec<i32>,
     /// Scratch: spike flags of the neuron update.
-    spike_flags: Vec<u32>,
+    spike_flags: Vec<u8>,
     /// Scratch: a procedural row.
     row: Vec<u32>,
     batch_spikes: Vec<Spike>,

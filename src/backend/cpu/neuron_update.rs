@@ -26,11 +26,11 @@ pub struct NeuronSlice<'a> {
 }
 
 /// Flag bits of one neuron after its update.
-/// (u32, as wide as the lanes of the update: no packing.)
-const SPIKED: u32 = 1;
+/// (u8: a byte per neuron to write and to scan.)
+const SPIKED: u8 = 1;
 /// A state variable became non-finite, or the input overflowed; which of the two, the state
 /// after the step tells (a non-finite state is never cleared).
-const FAULT: u32 = 2;
+const FAULT: u8 = 2;
 
 /// A neuron whose update went wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +57,7 @@ pub fn update(
     inv_scale: [f32; 2],
     s: NeuronSlice<'_>,
     index_offset: u32,
-    flags: &mut Vec<u32>,
+    flags: &mut Vec<u8>,
     spikes: &mut Vec<u32>,
 ) -> Option<Fault> {
     let n = s.v_m.len();
@@ -88,24 +88,24 @@ pub fn update(
     })
 }
 
-/// Spikes are rare (about 1 in 700 neuron-steps in COBA): OR sixteen flags at a time (one or two
+/// Spikes are rare (about 1 in 700 neuron-steps in COBA): OR 64 flags at a time (one or two
 /// vectors) and look closer only where one is set. Returns the first neuron with a fault.
 #[multiversion(targets = "simd")]
-fn scan(flags: &[u32], index_offset: u32, spikes: &mut Vec<u32>) -> Option<u32> {
+fn scan(flags: &[u8], index_offset: u32, spikes: &mut Vec<u32>) -> Option<u32> {
     let mut fault = None;
-    let mut chunks = flags.chunks_exact(16);
+    let mut chunks = flags.chunks_exact(64);
     let mut base = index_offset;
     for chunk in &mut chunks {
         if chunk.iter().fold(0, |any, &f| any | f) != 0 {
             note_all(chunk, base, spikes, &mut fault);
         }
-        base += 16;
+        base += 64;
     }
     note_all(chunks.remainder(), base, spikes, &mut fault);
     fault
 }
 
-fn note_all(flags: &[u32], base: u32, spikes: &mut Vec<u32>, fault: &mut Option<u32>) {
+fn note_all(flags: &[u8], base: u32, spikes: &mut Vec<u32>, fault: &mut Option<u32>) {
     for (i, &f) in flags.iter().enumerate() {
         if f != 0 {
             note(f, base + i as u32, spikes, fault);
@@ -115,7 +115,7 @@ fn note_all(flags: &[u32], base: u32, spikes: &mut Vec<u32>, fault: &mut Option<
 
 /// Record what the flags `f` of `neuron` say.
 #[inline]
-fn note(f: u32, neuron: u32, spikes: &mut Vec<u32>, fault: &mut Option<u32>) {
+fn note(f: u8, neuron: u32, spikes: &mut Vec<u32>, fault: &mut Option<u32>) {
     if f & SPIKED != 0 {
         spikes.push(neuron);
     }
@@ -137,7 +137,7 @@ fn update_all(
     has_current: bool,
     ring_ex: &mut [i32],
     ring_in: &mut [i32],
-    flags: &mut [u32],
+    flags: &mut [u8],
 ) {
     let n = v_m.len();
     let (g_ex, g_in, refractory, i_stim) = (
@@ -171,6 +171,6 @@ fn update_all(
         // One test for the three: a sum of finite state variables is finite (short of values
         // near f32::MAX, which are broken anyway), a NaN or an infinity makes it not.
         let fault = !(r.v_m + r.g_ex + r.g_in).is_finite() | overflow;
-        flags[i] = u32::from(r.spiked) | (u32::from(fault) * FAULT);
+        flags[i] = u8::from(r.spiked) | (u8::from(fault) * FAULT);
     }
 }
