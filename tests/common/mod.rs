@@ -170,67 +170,9 @@ pub fn spike_pairs(rec: &Recording) -> Vec<(u64, u32)> {
 }
 
 /// The COBA benchmark of `../shared/reference/coba.md` (Brette et al. 2007, benchmark 1) with
-/// `n` neurons (NE = 0.8 n, NI = 0.2 n), in-degree fixed at 64 + 16.
+/// `n` neurons (NE = 0.8 n, NI = 0.2 n), in-degree fixed at 64 + 16: `lifsim bench`'s network.
 pub fn coba(n: u32, t_stop_ms: f64, seed: u64) -> NetworkSpec {
-    let params = IafCondExpParams {
-        c_m: 200.0,
-        g_l: 10.0,
-        e_l: -60.0,
-        v_th: -50.0,
-        v_reset: -60.0,
-        t_ref: 5.0,
-        e_ex: 0.0,
-        e_in: -80.0,
-        tau_syn_ex: 5.0,
-        tau_syn_in: 10.0,
-        i_e: 0.0,
-    };
-    let n_e = n * 4 / 5;
-    let n_i = n - n_e;
-    let mut s = spec(0.1, t_stop_ms);
-    s.simulation.seed = seed;
-    for (name, size) in [("E", n_e), ("I", n_i)] {
-        let mut p = population(name, size, params);
-        p.v_m = Distribution::Uniform {
-            low: -60.0,
-            high: -50.0,
-        };
-        s.populations.push(p);
-    }
-    for target in 0..2 {
-        s.projections.push(projection(
-            0,
-            target,
-            Receptor::Excitatory,
-            6.0,
-            0.1,
-            ConnectionRule::FixedIndegree(64),
-        ));
-        s.projections.push(projection(
-            1,
-            target,
-            Receptor::Inhibitory,
-            67.0,
-            0.1,
-            ConnectionRule::FixedIndegree(16),
-        ));
-    }
-    s.stimuli.push(stimulus(
-        0,
-        0..n_e / 8,
-        StimulusKind::Poisson {
-            rate_hz: 300.0,
-            start_ms: 1.0,
-            stop_ms: 101.0,
-            weight_ns: 6.0,
-            receptor: Receptor::Excitatory,
-            delay_ms: 0.1,
-        },
-    ));
-    s.recorders.push(RecorderSpec::Spikes {
-        populations: vec![0, 1],
-    });
-    s
+    lifsim::bench::spec::scaled_coba(n, 80, t_stop_ms, seed)
 }
 
 /// Mean rate [Hz], mean CV of ISI (neurons with at least 3 spikes) and the rate over the last
