@@ -101,7 +101,7 @@ fn synapses_drawn_on_the_device_equal_those_drawn_on_the_host() {
     let Some(ctx) = gpu() else { return };
     let s = rules_network(5);
     let host = build_placed(&s, Placement::Host);
-    let device = build_placed(&s, Placement::Device);
+    let device = build_placed(&s, Placement::Backend);
     assert!(device
         .projections
         .iter()
@@ -126,7 +126,7 @@ fn synapses_drawn_on_the_device_equal_those_drawn_on_the_host() {
 fn deferred_and_stored_give_the_same_spikes() {
     let s = rules_network(6);
     let host = build_placed(&s, Placement::Host);
-    let device = build_placed(&s, Placement::Device);
+    let device = build_placed(&s, Placement::Backend);
     for kind in backends() {
         let a = simulate(&host, kind);
         let b = simulate(&device, kind);
@@ -179,7 +179,7 @@ fn a_network_too_large_for_the_device_is_refused_before_allocation() {
             ConnectionRule::FixedOutdegree(2_100),
         ));
     }
-    let network = build_placed(&s, Placement::Device);
+    let network = build_placed(&s, Placement::Backend);
     let started = std::time::Instant::now();
     let error = match GpuBackend::new(&network, ctx) {
         Ok(_) => panic!("a 400 GB network must not fit"),
@@ -198,4 +198,26 @@ fn a_network_too_large_for_the_device_is_refused_before_allocation() {
     }
     // Refused from sizes alone: nothing was allocated or drawn.
     assert!(started.elapsed().as_secs() < 5);
+}
+
+#[test]
+fn merged_rows_give_the_same_spikes_as_stored_rows() {
+    // COBA: E->E and E->I (and I->E and I->I) are fixed_indegree with one weight and delay each,
+    // so the CPU backend draws each pair as one CSR of merged rows when left to draw them.
+    let s = coba(4000, 200.0, 4);
+    let host = build_placed(&s, Placement::Host);
+    let backend = build_placed(&s, Placement::Backend);
+    let cpu = lifsim::backend::cpu::CpuBackend::new(&backend, 1);
+    assert_eq!(
+        cpu.merged_projections(),
+        vec![vec!["E->E", "E->I"], vec!["I->E", "I->I"]]
+    );
+    // Three threads split the neurons at 1,328 and 2,656: one partition holds both E and I
+    // neurons, and delivers only part of each merged row.
+    for kind in [Kind::Cpu { threads: 1 }, Kind::Cpu { threads: 3 }] {
+        let a = simulate(&host, kind);
+        let b = simulate(&backend, kind);
+        assert!(a.spikes.len() > 1000, "{} spikes", a.spikes.len());
+        assert_eq!(a.spikes, b.spikes, "{}", kind.name());
+    }
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use crate::config::{BackendChoice, NetworkSpec};
 use crate::model::StateVariable;
-use crate::network::{Network, NeuronState, Placement};
+use crate::network::{Network, NeuronState};
 
 /// A spike: the step it was emitted in (stamped at the step's end) and the global neuron.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -225,14 +225,6 @@ pub fn plan(spec: &NetworkSpec, choice: BackendChoice) -> Result<Plan, BackendEr
 }
 
 impl Plan {
-    /// Where the network's synapses should be drawn.
-    pub fn placement(&self) -> Placement {
-        match self {
-            Plan::Cpu { .. } => Placement::Host,
-            Plan::Gpu { .. } => Placement::Device,
-        }
-    }
-
     /// Create the planned backend for `network`.
     pub fn start(self, network: &Network, threads: usize) -> Result<Selected<'_>, BackendError> {
         match self {

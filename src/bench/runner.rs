@@ -168,7 +168,14 @@ pub fn run_case(case: &BenchCase, gpu: Option<Arc<GpuContext>>) -> Result<BenchR
 
     let spec = scaled_coba(case.n, case.indegree, case.t_stop_ms, case.seed);
     let t0 = Instant::now();
-    let network = network::build(&spec, case.threads)?;
+    // As `lifsim run`: synapses that the backend can draw itself are drawn when it is created.
+    let network = network::build_with(
+        &spec,
+        &network::BuildOptions {
+            threads: case.threads,
+            placement: network::Placement::Backend,
+        },
+    )?;
     let build_s = t0.elapsed().as_secs_f64();
 
     let make = |network| -> Result<Box<dyn Backend + '_>, BenchError> {

@@ -225,12 +225,13 @@ fn with_backend<R>(
     work: impl FnOnce(&Network, &mut dyn lifsim::backend::Backend) -> anyhow::Result<R>,
 ) -> anyhow::Result<R> {
     let threads = spec.simulation.threads.unwrap_or_else(default_threads);
-    // The backend first: the GPU draws synapses on the device, so the build depends on it.
+    // The backend first: a GPU that cannot be used fails before anything is built.
     let plan = lifsim::backend::plan(spec, spec.simulation.backend)?;
     let t0 = Instant::now();
+    // Synapses that a backend can draw itself are drawn by it, where and as it keeps them.
     let options = lifsim::network::BuildOptions {
         threads,
-        placement: plan.placement(),
+        placement: lifsim::network::Placement::Backend,
     };
     let network = lifsim::network::build_with(spec, &options)
         .with_context(|| format!("cannot build the network of {}", config.display()))?;

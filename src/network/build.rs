@@ -29,12 +29,14 @@ pub enum BuildError {
 /// Where the synapses of rules that a backend can draw itself are drawn.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Placement {
-    /// Everything on the host (the CPU backend).
+    /// In the network, as [`Synapses::Stored`]: every projection's CSR can be inspected (tests,
+    /// tools).
     #[default]
     Host,
-    /// Leave them to the backend (the GPU backend draws them on the device), as
-    /// [`Synapses::Deferred`].
-    Device,
+    /// Left to the backend, as [`Synapses::Deferred`]: the GPU backend draws them on the device,
+    /// the CPU backend in the layout it delivers spikes from (rows of projections out of one
+    /// population merged). What `lifsim run` and `lifsim bench` do.
+    Backend,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,7 +125,7 @@ pub fn build_with(spec: &NetworkSpec, options: &BuildOptions) -> Result<Network,
         let row_rule = RowRule::for_projection(proj, &ctx, &fixed_point, dt);
         let synapses = match (proj.storage, row_rule) {
             (SynapseStorage::Procedural, Some(rule)) => Synapses::Procedural(rule),
-            (SynapseStorage::Stored, Some(rule)) if options.placement == Placement::Device => {
+            (SynapseStorage::Stored, Some(rule)) if options.placement == Placement::Backend => {
                 Synapses::Deferred(rule)
             }
             _ => Synapses::Stored(stored_csr(proj, &ctx, &rng, &fixed_point, dt)),

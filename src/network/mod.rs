@@ -18,7 +18,9 @@ pub use size::{estimate_size, NetworkSize, ProjectionSize};
 pub use stimulus::{
     current_change_steps, CurrentInput, PoissonInput, SpikeInput, Stimulus, StimulusInput,
 };
-pub use synapses::{in_weight_bound, RowRule, RowRuleKind, Synapses};
+pub use synapses::{
+    can_merge, in_weight_bound, merged_indegree_csr, RowRule, RowRuleKind, Synapses,
+};
 
 use crate::config::{NetworkSpec, Receptor};
 use crate::model::{IafCondExpDerived, IafCondExpParams, StateVariable};

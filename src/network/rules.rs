@@ -217,19 +217,25 @@ fn draw_rows(ctx: &RuleContext, rng: &Philox, draw: PartnerDraw, out: &mut [u32]
 }
 
 fn fixed_indegree(ctx: &RuleContext, rng: &Philox, k: u32) -> Wiring {
+    // Sources per target, then transposed into rows per source (sorted by target).
+    let mut sources = vec![0u32; ctx.n_targets as usize * k as usize];
+    fixed_indegree_sources(ctx, rng, k, &mut sources);
+    let target_offsets: Vec<u64> = (0..=u64::from(ctx.n_targets))
+        .map(|t| t * u64::from(k))
+        .collect();
+    Wiring::from_target_lists(ctx.n_sources as usize, &target_offsets, &sources)
+}
+
+/// The `k` sources of each target of a `fixed_indegree` rule, target after target, into `out`
+/// (`n_targets * k` values), in draw order.
+pub fn fixed_indegree_sources(ctx: &RuleContext, rng: &Philox, k: u32, out: &mut [u32]) {
     let draw = PartnerDraw {
         n: ctx.n_sources,
         k,
         exclude_self: ctx.excludes_self(),
         multapses: ctx.allow_multapses,
     };
-    // Sources per target, then transposed into rows per source (sorted by target).
-    let mut sources = vec![0u32; ctx.n_targets as usize * k as usize];
-    draw_rows(ctx, rng, draw, &mut sources, false);
-    let target_offsets: Vec<u64> = (0..=u64::from(ctx.n_targets))
-        .map(|t| t * u64::from(k))
-        .collect();
-    Wiring::from_target_lists(ctx.n_sources as usize, &target_offsets, &sources)
+    draw_rows(ctx, rng, draw, out, false);
 }
 
 fn fixed_outdegree(ctx: &RuleContext, rng: &Philox, k: u32) -> Wiring {

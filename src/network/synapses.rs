@@ -128,6 +128,19 @@ impl RowRule {
         }
     }
 
+    /// The rule's context for the host's connection rules.
+    fn context(&self, threads: usize) -> RuleContext {
+        RuleContext {
+            n_sources: self.n_sources,
+            n_targets: self.n_targets,
+            same_population: self.exclude_self,
+            allow_autapses: !self.exclude_self,
+            allow_multapses: true,
+            projection: self.projection,
+            threads,
+        }
+    }
+
     /// The synapses in host memory: exactly what a stored build draws.
     pub fn to_csr(&self, rng: &Philox, threads: usize) -> Csr {
         let rule = match self.kind {
@@ -136,19 +149,10 @@ impl RowRule {
             RowRuleKind::AllToAll => ConnectionRule::AllToAll,
             RowRuleKind::OneToOne => ConnectionRule::OneToOne,
         };
-        let ctx = RuleContext {
-            n_sources: self.n_sources,
-            n_targets: self.n_targets,
-            same_population: self.exclude_self,
-            allow_autapses: !self.exclude_self,
-            allow_multapses: true,
-            projection: self.projection,
-            threads,
-        };
         let Wiring {
             row_offsets,
             targets,
-        } = rules::connect(&rule, &ctx, rng);
+        } = rules::connect(&rule, &self.context(threads), rng);
         Csr {
             row_offsets,
             targets,
@@ -192,6 +196,75 @@ impl RowRule {
     }
 }
 
+/// Whether `rules` (each with the global index of its target population's first neuron) can be
+/// merged by [`merged_indegree_csr`]: `fixed_indegree` rules out of one source population
+/// (same size), with one weight and one delay, onto populations that do not overlap.
+pub fn can_merge(rules: &[(RowRule, u32)]) -> bool {
+    let Some((first, _)) = rules.first() else {
+        return false;
+    };
+    let mut ranges: Vec<(u32, u32)> = rules.iter().map(|(r, o)| (*o, o + r.n_targets)).collect();
+    ranges.sort_unstable();
+    rules.iter().all(|(r, _)| {
+        matches!(r.kind, RowRuleKind::FixedIndegree(_))
+            && (r.n_sources, r.weight, r.delay) == (first.n_sources, first.weight, first.delay)
+    }) && ranges.windows(2).all(|w| w[0].1 <= w[1].0)
+}
+
+/// The synapses of several `fixed_indegree` rules out of one source population (see
+/// [`can_merge`]) in one CSR whose targets are global neuron indices: row `s` holds the synapses
+/// of source `s` in every rule, sorted by target, so that a spike is delivered from one
+/// contiguous row. Exactly the synapses of the rules' own CSRs (`to_csr`), drawn once, with the
+/// memory of one build: every rule's sources are drawn into one array and transposed once.
+pub fn merged_indegree_csr(rules: &[(RowRule, u32)], rng: &Philox, threads: usize) -> Csr {
+    assert!(can_merge(rules), "rules that cannot be merged");
+    let mut rules = rules.to_vec();
+    rules.sort_unstable_by_key(|&(_, offset)| offset);
+    let indegree = |r: &RowRule| match r.kind {
+        RowRuleKind::FixedIndegree(k) => k,
+        _ => unreachable!("checked by can_merge"),
+    };
+    let total: usize = rules
+        .iter()
+        .map(|(r, _)| r.n_targets as usize * indegree(r) as usize)
+        .sum();
+    // Per-target source lists over the global neuron indices 0..end (empty outside the rules'
+    // target populations), so that the transpose yields global target indices.
+    let end = rules
+        .iter()
+        .map(|(r, o)| o + r.n_targets)
+        .max()
+        .unwrap_or(0);
+    let mut sources = vec![0u32; total];
+    let mut target_offsets = Vec::with_capacity(end as usize + 1);
+    target_offsets.push(0u64);
+    let mut filled = 0usize;
+    for (rule, offset) in &rules {
+        let k = indegree(rule);
+        let len = rule.n_targets as usize * k as usize;
+        rules::fixed_indegree_sources(
+            &rule.context(threads),
+            rng,
+            k,
+            &mut sources[filled..filled + len],
+        );
+        target_offsets.resize(*offset as usize + 1, filled as u64);
+        target_offsets
+            .extend((1..=u64::from(rule.n_targets)).map(|t| filled as u64 + t * u64::from(k)));
+        filled += len;
+    }
+    let Wiring {
+        row_offsets,
+        targets,
+    } = Wiring::from_target_lists(rules[0].0.n_sources as usize, &target_offsets, &sources);
+    Csr {
+        row_offsets,
+        targets,
+        weights: PerSynapse::Constant(rules[0].0.weight),
+        delays: PerSynapse::Constant(rules[0].0.delay),
+    }
+}
+
 /// Upper bound of a Binomial(n, q) draw that no draw exceeds in practice (mean + 10 standard
 /// deviations + 10: by Chernoff's bound, probability below 1e-20), and never more than n.
 fn binomial_bound(n: f64, q: f64) -> f64 {
@@ -230,4 +303,72 @@ pub fn in_weight_bound(proj: &ProjectionSpec, n_sources: u32, n_targets: u32) ->
         ConnectionRule::PairwiseBernoulli(p) => binomial_bound(n_s, p),
     };
     indegree * w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn indegree(k: u32, n_sources: u32, n_targets: u32, projection: usize) -> RowRule {
+        RowRule {
+            kind: RowRuleKind::FixedIndegree(k),
+            n_sources,
+            n_targets,
+            exclude_self: false,
+            stream: Stream::Connectivity.word(projection),
+            weight: 7,
+            delay: 1,
+            projection,
+        }
+    }
+
+    #[test]
+    fn merged_rows_hold_exactly_each_rules_rows() {
+        let rng = Philox::new(11);
+        // Sources: 300 neurons; targets: 0..300 (with autapses excluded) and 500..620, given
+        // out of order; neurons 300..500 are no target.
+        let mut own = indegree(9, 300, 300, 0);
+        own.exclude_self = true;
+        let other = indegree(4, 300, 120, 3);
+        let rules = [(other, 500), (own, 0)];
+        assert!(can_merge(&rules));
+        let merged = merged_indegree_csr(&rules, &rng, 2);
+        let a = own.to_csr(&rng, 1);
+        let b = other.to_csr(&rng, 1);
+        assert_eq!(merged.n_rows(), 300);
+        assert_eq!(merged.n_synapses(), a.n_synapses() + b.n_synapses());
+        for s in 0..300 {
+            let expected: Vec<u32> = a.targets[a.row(s)]
+                .iter()
+                .copied()
+                .chain(b.targets[b.row(s)].iter().map(|&t| t + 500))
+                .collect();
+            assert_eq!(merged.targets[merged.row(s)], expected[..], "row {s}");
+        }
+        assert_eq!(merged.weights, PerSynapse::Constant(7));
+        // The same on any thread count.
+        assert_eq!(merged_indegree_csr(&rules, &rng, 1), merged);
+    }
+
+    #[test]
+    fn only_compatible_rules_merge() {
+        let a = indegree(5, 100, 50, 0);
+        assert!(!can_merge(&[]));
+        assert!(can_merge(&[(a, 0)]));
+        // Overlapping targets.
+        assert!(!can_merge(&[(a, 0), (indegree(5, 100, 50, 1), 40)]));
+        // Another weight, delay or source size.
+        let w = RowRule { weight: 8, ..a };
+        let d = RowRule { delay: 2, ..a };
+        let n = indegree(5, 99, 50, 1);
+        for other in [w, d, n] {
+            assert!(!can_merge(&[(a, 0), (other, 50)]));
+        }
+        // Not fixed_indegree.
+        let out = RowRule {
+            kind: RowRuleKind::FixedOutdegree(5),
+            ..a
+        };
+        assert!(!can_merge(&[(a, 0), (out, 50)]));
+    }
 }

@@ -19,12 +19,15 @@ use std::sync::RwLock;
 
 use crate::config::Receptor;
 use crate::model::StateVariable;
-use crate::network::{Csr, Network, NeuronState, Probe, RowRule, StimulusInput, Synapses};
+use crate::network::{
+    can_merge, merged_indegree_csr, Csr, Network, NeuronState, Probe, RowRule, StimulusInput,
+    Synapses,
+};
 use crate::rng::Philox;
 
 use super::{steps_left, Backend, BackendError, Batch, Checkpoint, Spike};
 use neuron_update::{Fault, NeuronSlice};
-use propagate::RingView;
+use propagate::{Outgoing, RingView};
 
 /// A batch ends early once it holds this many spikes, to bound memory.
 const SPIKES_PER_BATCH: usize = 1 << 22;
@@ -36,18 +39,107 @@ const PARTITION_ALIGN: u32 = 16;
 /// many neurons takes about 10 us, against about 1 us to synchronise two threads.
 const MIN_NEURONS_PER_THREAD: u32 = 16_384;
 
-/// A projection's synapses as the CPU holds them.
-enum CpuSynapses<'n> {
-    /// In host memory: the network's stored CSR, or one drawn here from a deferred rule.
-    Csr(Cow<'n, Csr>),
-    /// Drawn again row by row.
-    Procedural(RowRule),
+/// Synapses that stage 4 walks for the spikes of one source population: a projection's CSR, or
+/// the rows of several merged into one.
+struct Rows<'n> {
+    /// The projections whose synapses these are.
+    members: Vec<usize>,
+    source: usize,
+    receptor: Receptor,
+    csr: Cow<'n, Csr>,
+    targets: RowTargets,
+}
+
+enum RowTargets {
+    /// Indices within this target population.
+    Population(usize),
+    /// Global neuron indices, in these target populations (`network::merged_indegree_csr`).
+    Global(Vec<usize>),
+}
+
+/// A procedural projection: rows drawn again whenever a source spikes.
+struct ProceduralRows {
+    source: usize,
+    target: usize,
+    receptor: Receptor,
+    rule: RowRule,
+}
+
+/// The synapses the CPU walks, from the network's projections: stored CSRs as they are; the
+/// deferred ones drawn here, where `fixed_indegree` projections out of one population with one
+/// receptor, weight and delay are drawn into one CSR of merged rows (COBA's E->E and E->I: a
+/// spike of E reads one row, not two); procedural ones kept as rules.
+fn cpu_synapses<'n>(
+    network: &'n Network,
+    rng: &Philox,
+    threads: usize,
+) -> (Vec<Rows<'n>>, Vec<ProceduralRows>) {
+    let projections = &network.projections;
+    let offset = |p: &crate::network::Projection| network.populations[p.target].offset;
+    let mut rows = Vec::new();
+    let mut procedural = Vec::new();
+    let mut taken = vec![false; projections.len()];
+    for (i, p) in projections.iter().enumerate() {
+        if taken[i] {
+            continue;
+        }
+        taken[i] = true;
+        let csr = match &p.synapses {
+            Synapses::Stored(csr) => Cow::Borrowed(csr),
+            Synapses::Procedural(rule) => {
+                procedural.push(ProceduralRows {
+                    source: p.source,
+                    target: p.target,
+                    receptor: p.receptor,
+                    rule: *rule,
+                });
+                continue;
+            }
+            Synapses::Deferred(rule) => {
+                let mut group = vec![(*rule, offset(p))];
+                let mut members = vec![i];
+                let mut targets = vec![p.target];
+                for (j, q) in projections.iter().enumerate().skip(i + 1) {
+                    if let (false, Synapses::Deferred(other)) = (taken[j], &q.synapses) {
+                        group.push((*other, offset(q)));
+                        if q.source == p.source && q.receptor == p.receptor && can_merge(&group) {
+                            taken[j] = true;
+                            members.push(j);
+                            targets.push(q.target);
+                        } else {
+                            group.pop();
+                        }
+                    }
+                }
+                if group.len() > 1 {
+                    rows.push(Rows {
+                        members,
+                        source: p.source,
+                        receptor: p.receptor,
+                        csr: Cow::Owned(merged_indegree_csr(&group, rng, threads)),
+                        targets: RowTargets::Global(targets),
+                    });
+                    continue;
+                }
+                Cow::Owned(rule.to_csr(rng, threads))
+            }
+        };
+        rows.push(Rows {
+            members: vec![i],
+            source: p.source,
+            receptor: p.receptor,
+            csr,
+            targets: RowTargets::Population(p.target),
+        });
+    }
+    (rows, procedural)
 }
 
 pub struct CpuBackend<'n> {
     network: &'n Network,
     rng: Philox,
-    synapses: Vec<CpuSynapses<'n>>,
+    rows: Vec<Rows<'n>>,
+    procedural: Vec<ProceduralRows>,
     partitions: Vec<Partition>,
     /// Spike lists of the last two steps per partition, by step parity.
     spike_lists: Vec<[RwLock<Vec<u32>>; 2]>,
@@ -91,6 +183,7 @@ impl<'n> CpuBackend<'n> {
         min_neurons: u32,
     ) -> Self {
         let n = network.n_neurons();
+        let requested_threads = threads;
         let threads = (threads.max(1) as u32)
             .min(n.div_ceil(min_neurons.max(PARTITION_ALIGN)))
             .max(1);
@@ -123,21 +216,12 @@ impl<'n> CpuBackend<'n> {
             .map(|_| [RwLock::new(Vec::new()), RwLock::new(Vec::new())])
             .collect();
         let rng = Philox::new(network.seed);
-        let synapses = network
-            .projections
-            .iter()
-            .map(|p| match &p.synapses {
-                Synapses::Stored(csr) => CpuSynapses::Csr(Cow::Borrowed(csr)),
-                Synapses::Deferred(rule) => {
-                    CpuSynapses::Csr(Cow::Owned(rule.to_csr(&rng, threads as usize)))
-                }
-                Synapses::Procedural(rule) => CpuSynapses::Procedural(*rule),
-            })
-            .collect();
+        let (rows, procedural) = cpu_synapses(network, &rng, requested_threads.max(1));
         CpuBackend {
             network,
             rng,
-            synapses,
+            rows,
+            procedural,
             partitions,
             spike_lists,
             current_change_steps: crate::network::current_change_steps(&network.stimuli),
@@ -148,6 +232,20 @@ impl<'n> CpuBackend<'n> {
 
     pub fn threads(&self) -> usize {
         self.partitions.len()
+    }
+
+    /// The groups of projections whose rows were merged into one CSR, by projection name.
+    pub fn merged_projections(&self) -> Vec<Vec<&str>> {
+        self.rows
+            .iter()
+            .filter(|r| r.members.len() > 1)
+            .map(|r| {
+                r.members
+                    .iter()
+                    .map(|&p| self.network.projections[p].name.as_str())
+                    .collect()
+            })
+            .collect()
     }
 
     /// The error for a fault in the last step simulated.
@@ -220,7 +318,8 @@ fn partition_bounds(n: u32, parts: u32) -> Vec<Range<u32>> {
 /// Everything the threads share read-only during a batch.
 struct Shared<'a> {
     network: &'a Network,
-    synapses: &'a [CpuSynapses<'a>],
+    rows: &'a [Rows<'a>],
+    procedural: &'a [ProceduralRows],
     rng: Philox,
     /// The first fault of the batch: kind in the high bit, neuron below (u64::MAX: none).
     fault: AtomicU64,
@@ -256,7 +355,8 @@ impl Backend for CpuBackend<'_> {
         }
         let shared = Shared {
             network,
-            synapses: &self.synapses,
+            rows: &self.rows,
+            procedural: &self.procedural,
             rng: self.rng,
             fault: AtomicU64::new(NO_FAULT),
             spike_lists: &self.spike_lists,
@@ -373,6 +473,7 @@ fn run_partition(shared: &Shared<'_>, index: usize, part: &mut Partition) {
     for s in &mut part.batch_samples {
         s.clear();
     }
+    let outgoing = outgoing(shared, &owned);
     let mut spikes_in_batch = 0usize;
     let mut steps_run = 0;
     for step in shared.first_step..shared.first_step + shared.max_steps {
@@ -460,49 +561,47 @@ fn run_partition(shared: &Shared<'_>, index: usize, part: &mut Partition) {
             if spikes.is_empty() {
                 continue;
             }
-            for (proj, synapses) in network.projections.iter().zip(shared.synapses) {
-                let src = &network.populations[proj.source];
-                let tgt = &network.populations[proj.target];
+            for (out, receptor, source) in &outgoing {
+                let src = &network.populations[*source];
+                let lo = spikes.partition_point(|&n| n < src.offset);
+                let hi = spikes.partition_point(|&n| n < src.offset + src.n);
+                if lo == hi {
+                    continue;
+                }
+                let mut ring = ring_view(
+                    [&mut part.ring_ex, &mut part.ring_in],
+                    *receptor,
+                    owned.start,
+                    slots,
+                );
+                propagate::propagate(out, src.offset, &spikes[lo..hi], step, &mut ring);
+            }
+            for p in shared.procedural {
+                let src = &network.populations[p.source];
+                let tgt = &network.populations[p.target];
                 let lo = spikes.partition_point(|&n| n < src.offset);
                 let hi = spikes.partition_point(|&n| n < src.offset + src.n);
                 let owned_targets = stimulus::intersect(&tgt.range(), &owned);
                 if lo == hi || owned_targets.is_empty() {
                     continue;
                 }
-                let local_targets =
-                    owned_targets.start - tgt.offset..owned_targets.end - tgt.offset;
-                let mut ring = RingView {
-                    ring: match proj.receptor {
-                        Receptor::Excitatory => &mut part.ring_ex,
-                        Receptor::Inhibitory => &mut part.ring_in,
-                    },
-                    first_neuron: owned.start,
-                    len,
+                let mut ring = ring_view(
+                    [&mut part.ring_ex, &mut part.ring_in],
+                    p.receptor,
+                    owned.start,
                     slots,
-                };
-                match synapses {
-                    CpuSynapses::Csr(csr) => propagate::propagate(
-                        csr,
-                        src.offset,
-                        tgt.offset,
-                        &spikes[lo..hi],
-                        step,
-                        local_targets,
-                        owned_targets == tgt.range(),
-                        &mut ring,
-                    ),
-                    CpuSynapses::Procedural(rule) => propagate::propagate_procedural(
-                        rule,
-                        &shared.rng,
-                        src.offset,
-                        tgt.offset,
-                        &spikes[lo..hi],
-                        step,
-                        local_targets,
-                        &mut ring,
-                        &mut part.row,
-                    ),
-                }
+                );
+                propagate::propagate_procedural(
+                    &p.rule,
+                    &shared.rng,
+                    src.offset,
+                    tgt.offset,
+                    &spikes[lo..hi],
+                    step,
+                    owned_targets.start - tgt.offset..owned_targets.end - tgt.offset,
+                    &mut ring,
+                    &mut part.row,
+                );
             }
         }
         steps_run += 1;
@@ -514,6 +613,68 @@ fn run_partition(shared: &Shared<'_>, index: usize, part: &mut Partition) {
         }
     }
     part.steps_run = steps_run;
+}
+
+/// The stored rows that reach neurons in `owned`, as this thread delivers them, with their
+/// receptor and source population.
+fn outgoing<'a>(shared: &Shared<'a>, owned: &Range<u32>) -> Vec<(Outgoing<'a>, Receptor, usize)> {
+    let populations = &shared.network.populations;
+    let owns_all =
+        |p: usize| stimulus::intersect(&populations[p].range(), owned) == populations[p].range();
+    let owns_any = |p: usize| !stimulus::intersect(&populations[p].range(), owned).is_empty();
+    shared
+        .rows
+        .iter()
+        .filter_map(|rows| {
+            let out = match &rows.targets {
+                RowTargets::Population(t) => {
+                    let tgt = &populations[*t];
+                    let mine = stimulus::intersect(&tgt.range(), owned);
+                    if mine.is_empty() {
+                        return None;
+                    }
+                    Outgoing {
+                        csr: &rows.csr,
+                        target_offset: tgt.offset,
+                        targets_owned: mine.start - tgt.offset..mine.end - tgt.offset,
+                        whole_rows: mine == tgt.range(),
+                    }
+                }
+                RowTargets::Global(targets) => {
+                    if !targets.iter().any(|&t| owns_any(t)) {
+                        return None;
+                    }
+                    Outgoing {
+                        csr: &rows.csr,
+                        target_offset: 0,
+                        targets_owned: owned.clone(),
+                        whole_rows: targets.iter().all(|&t| owns_all(t)),
+                    }
+                }
+            };
+            Some((out, rows.receptor, rows.source))
+        })
+        .collect()
+}
+
+/// The delay ring of `receptor`, out of a partition's rings `[ex, in]`.
+fn ring_view<'a>(
+    rings: [&'a mut Vec<i32>; 2],
+    receptor: Receptor,
+    first_neuron: u32,
+    slots: u32,
+) -> RingView<'a> {
+    let [ex, inh] = rings;
+    let ring = match receptor {
+        Receptor::Excitatory => ex,
+        Receptor::Inhibitory => inh,
+    };
+    RingView {
+        len: ring.len() / slots as usize,
+        ring,
+        first_neuron,
+        slots,
+    }
 }
 
 fn receptor_g(part: &mut Partition, receptor: Receptor) -> &mut [f32] {

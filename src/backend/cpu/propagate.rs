@@ -22,23 +22,31 @@ pub struct RingView<'a> {
     pub slots: u32,
 }
 
+/// Synapses out of the source population being propagated, as a thread sees them.
+pub struct Outgoing<'a> {
+    pub csr: &'a Csr,
+    /// Added to a row's targets to give the global neuron index: the target population's first
+    /// neuron, or 0 where the targets are global indices already (merged rows).
+    pub target_offset: u32,
+    /// The targets this thread owns, as the rows number them.
+    pub targets_owned: Range<u32>,
+    /// Whether every target of every row is owned (no row needs trimming).
+    pub whole_rows: bool,
+}
+
 /// Deliver the spikes `sources` (global neuron ids of the projection's source population,
-/// increasing) emitted in step `step`, to the targets in `targets_owned` (indices within the
-/// target population; `whole_population` when that is all of them).
-#[allow(clippy::too_many_arguments)]
+/// starting at global index `source_offset`; increasing) emitted in step `step`, along `o`.
 pub fn propagate(
-    csr: &Csr,
+    o: &Outgoing<'_>,
     source_offset: u32,
-    target_offset: u32,
     sources: &[u32],
     step: u64,
-    targets_owned: Range<u32>,
-    whole_population: bool,
     ring: &mut RingView<'_>,
 ) {
-    // Ring index of target-population index t: t + shift, computed modulo 2^32 (the true value
-    // lies in 0..len because t is one of the owned targets).
-    let shift = target_offset.wrapping_sub(ring.first_neuron);
+    let csr = o.csr;
+    // Ring index of target t: t + shift, computed modulo 2^32 (the true value lies in 0..len
+    // because t is one of the owned targets).
+    let shift = o.target_offset.wrapping_sub(ring.first_neuron);
     let len = ring.len;
     let slots = u64::from(ring.slots);
     let slot_start = |delay: u16| ((step + u64::from(delay)) % slots) as usize * len;
@@ -56,12 +64,12 @@ pub fn propagate(
             }
         }
         let row = csr.row((s - source_offset) as usize);
-        let row = if whole_population {
+        let row = if o.whole_rows {
             row
         } else {
             let targets = &csr.targets[row.clone()];
-            let lo = targets.partition_point(|&t| t < targets_owned.start);
-            let hi = targets.partition_point(|&t| t < targets_owned.end);
+            let lo = targets.partition_point(|&t| t < o.targets_owned.start);
+            let hi = targets.partition_point(|&t| t < o.targets_owned.end);
             row.start + lo..row.start + hi
         };
         match (&csr.weights, &csr.delays) {
