@@ -291,6 +291,14 @@ fn every_neuron_spiking_every_step_loses_no_spike() {
     let network = build(&s);
     let rec = same_spikes_everywhere("every step", &network);
     assert_eq!(rec.spikes.len(), 70_000 * 300);
+    // The GPU halts once with its record full, then sizes its submissions to the activity:
+    // one step each here, none halting.
+    if let Some(ctx) = gpu() {
+        let mut gpu = lifsim::backend::gpu::GpuBackend::new(&network, ctx).unwrap();
+        let rec = lifsim::sim::run_to_memory(&network, &mut gpu).unwrap();
+        assert_eq!(rec.spikes.len(), 70_000 * 300);
+        assert_eq!(gpu.record_halts(), 1, "halts with the record full");
+    }
 }
 
 #[test]

@@ -165,11 +165,15 @@ fn procedural_and_stored_give_the_same_spikes() {
 #[test]
 fn a_network_too_large_for_the_device_is_refused_before_allocation() {
     let Some(ctx) = gpu() else { return };
-    // 2 million neurons x 8 projections x 2,100 synapses: 134 GB of targets.
+    // 2 million neurons x 2,100 synapses per projection: 16.8 GB of targets each, and enough
+    // projections for twice the device's memory (at least 8: 134 GB).
+    let memory = lifsim::backend::gpu::device::device_memory_bytes(&ctx.adapter).unwrap_or(0);
+    let per_projection = 2_000_000u64 * 2_100 * 4;
+    let n_projections = (2 * memory).div_ceil(per_projection).max(8);
     let mut s = spec(0.1, 1.0);
     s.populations
         .push(population("E", 2_000_000, IafCondExpParams::default()));
-    for _ in 0..8 {
+    for _ in 0..n_projections {
         s.projections.push(projection(
             0,
             0,
@@ -179,15 +183,16 @@ fn a_network_too_large_for_the_device_is_refused_before_allocation() {
             ConnectionRule::FixedOutdegree(2_100),
         ));
     }
+    let synapse_bytes = n_projections * (per_projection + 4 * 2_000_001);
     let network = build_placed(&s, Placement::Backend);
     let started = std::time::Instant::now();
     let error = match GpuBackend::new(&network, ctx) {
-        Ok(_) => panic!("a 400 GB network must not fit"),
+        Ok(_) => panic!("{synapse_bytes} bytes of synapses must not fit"),
         Err(e) => e.to_string(),
     };
     for part in [
         "does not fit this GPU",
-        "125 GiB of synapses",
+        &format!("{} of synapses", lifsim::format::bytes(synapse_bytes)),
         "of device memory",
         "storage = \"procedural\" on `0->0`",
         "which fits",

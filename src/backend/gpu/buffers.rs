@@ -19,9 +19,6 @@ pub const MAX_SUBMISSION_STEPS: u32 = 1000;
 /// Budget for the samples of one submission [bytes].
 const SAMPLE_BUDGET_BYTES: u64 = 64 << 20;
 
-/// Upper bound of the spike record of one submission [spikes].
-const MAX_RECORD_CAPACITY: u64 = 16 << 20;
-
 /// A bind group for one dispatch, with the number of threads it needs.
 pub struct Dispatch {
     pub bind_group: wgpu::BindGroup,
@@ -343,13 +340,25 @@ impl Resources {
     }
 }
 
-/// Spikes one submission's record holds: twice the neurons (at least 65,536), at most 16 Mi
-/// unless a single step of every neuron needs more, and never more than one binding.
+/// Spikes one submission's record holds: twice the neurons (at least 65,536), never more than
+/// one binding. A submission halts when the record could not hold another step of every neuron,
+/// so what one submission may record is the capacity less the neurons (see `record_room`).
 pub fn record_capacity(neurons: u64, binding_limit: u64) -> u64 {
-    (2 * neurons)
-        .max(1 << 16)
-        .min(MAX_RECORD_CAPACITY.max(neurons + 1))
-        .min(binding_limit / 4)
+    (2 * neurons).max(1 << 16).min(binding_limit / 4)
+}
+
+/// Spikes a submission can record before it halts: the record less one step of every neuron.
+pub fn record_room(neurons: u64, capacity: u64) -> u64 {
+    capacity.saturating_sub(neurons)
+}
+
+/// Steps for the next submission, from the spikes per step seen so far: as many as fit the
+/// record's room twice over (activity fluctuates), at least one and at most `max_steps`. A
+/// submission that halts with its record full costs the one queued behind it and a wait for
+/// the host, so the plan keeps them rare; halting stays the safety net that drops no spike.
+pub fn planned_submission_steps(room: u64, spikes_per_step: f64, max_steps: u32) -> u32 {
+    let fit = room as f64 / (2.0 * spikes_per_step).max(1e-9);
+    fit.floor().clamp(1.0, f64::from(max_steps)) as u32
 }
 
 /// Steps per submission: at most MAX_SUBMISSION_STEPS, fewer when the samples of that many
@@ -545,4 +554,31 @@ fn probe_resources(
         })
         .collect();
     (probes, samples, words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_record_holds_a_step_of_every_neuron_beyond_what_a_submission_records() {
+        // Small networks get 65,536; large ones twice their neurons, not capped below that.
+        assert_eq!(record_capacity(4_000, 1 << 31), 1 << 16);
+        assert_eq!(record_capacity(40_000, 1 << 31), 80_000);
+        assert_eq!(record_capacity(20_000_000, 1 << 31), 40_000_000);
+        // One binding is the limit.
+        assert_eq!(record_capacity(20_000_000, 128 << 20), 32 << 20);
+        assert_eq!(record_room(40_000, 80_000), 40_000);
+        assert_eq!(record_room(40_000, 30_000), 0);
+    }
+
+    #[test]
+    fn submissions_are_planned_to_fill_half_the_room() {
+        // COBA at 40,000 neurons: about 59 spikes per step, room for 40,000.
+        assert_eq!(planned_submission_steps(40_000, 58.6, 1000), 341);
+        // Quiet networks get the longest submissions; any activity at least one step.
+        assert_eq!(planned_submission_steps(40_000, 0.0, 1000), 1000);
+        assert_eq!(planned_submission_steps(70_000, 70_000.0, 1000), 1);
+        assert_eq!(planned_submission_steps(0, 10.0, 1000), 1);
+    }
 }

@@ -6,7 +6,8 @@
 //! block into one of two staging buffers; while the host reads one, the GPU fills the other.
 //! When the spike record could not hold another step, the GPU halts the submission (and, through
 //! `Control.next_step`, the one queued behind it); the host reads what was recorded and carries
-//! on from there. No spike is dropped.
+//! on from there. No spike is dropped. The host sizes submissions from the spikes per step seen
+//! so far so that halting stays rare (`buffers::planned_submission_steps`).
 
 pub mod buffers;
 pub mod device;
@@ -181,6 +182,10 @@ pub struct GpuBackend<'n> {
     steps_submitted: u64,
     /// Nothing is submitted past this step.
     horizon: u64,
+    /// Steps per submission that the spike record holds at the activity seen so far.
+    planned_steps: u32,
+    /// Submissions that halted with their spike record full.
+    record_halts: u64,
     timestamps: Option<Timestamps>,
     /// GPU time of the submissions collected so far [ns].
     gpu_time_ns: f64,
@@ -243,6 +248,7 @@ impl<'n> GpuBackend<'n> {
                 message: e.to_string(),
             });
         }
+        let planned_steps = res.max_submission_steps;
         Ok(GpuBackend {
             network,
             ctx,
@@ -253,6 +259,8 @@ impl<'n> GpuBackend<'n> {
             steps_done: 0,
             steps_submitted: 0,
             horizon: network.n_steps,
+            planned_steps,
+            record_halts: 0,
             timestamps,
             gpu_time_ns: 0.0,
         })
@@ -301,6 +309,12 @@ impl<'n> GpuBackend<'n> {
             row_offsets: csr.row_offsets.clone(),
             targets,
         }))
+    }
+
+    /// Submissions so far that halted with their spike record full (each costs the submission
+    /// queued behind it and a wait; see `buffers::planned_submission_steps`).
+    pub fn record_halts(&self) -> u64 {
+        self.record_halts
     }
 
     pub fn adapter_name(&self) -> String {
@@ -487,9 +501,7 @@ impl<'n> GpuBackend<'n> {
         while self.in_flight.len() < 2 {
             let left = steps_left(self.network, self.steps_submitted)
                 .min(self.horizon.saturating_sub(self.steps_submitted));
-            let steps = max_steps
-                .min(left)
-                .min(u64::from(self.res.max_submission_steps)) as u32;
+            let steps = max_steps.min(left).min(u64::from(self.planned_steps)) as u32;
             if steps == 0 {
                 break;
             }
@@ -533,6 +545,14 @@ impl<'n> GpuBackend<'n> {
 
         let done = u64::from(control.steps_done);
         debug_assert_eq!(flight.first_step, self.steps_done);
+        if done > 0 {
+            let run = &self.res.run;
+            let room =
+                buffers::record_room(u64::from(run.n_neurons), u64::from(run.record_capacity));
+            let per_step = spikes.len() as f64 / done as f64;
+            self.planned_steps =
+                buffers::planned_submission_steps(room, per_step, self.res.max_submission_steps);
+        }
         let mut start = 0usize;
         for (b, &end) in step_ends.iter().enumerate() {
             // Atomics leave a step's spikes in any order: sort them as the CPU lists them.
@@ -575,6 +595,7 @@ impl<'n> GpuBackend<'n> {
             });
         }
         if done < u64::from(flight.steps) {
+            self.record_halts += 1;
             // Halted with the record full: what was queued behind did nothing. Re-plan from here.
             while let Some(next) = self.in_flight.pop_front() {
                 self.wait(&next.submission)?;
