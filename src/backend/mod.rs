@@ -174,9 +174,27 @@ pub enum Plan {
     },
 }
 
-/// Decide the backend `choice` asks for. `auto` takes a hardware GPU when there is one and the
-/// network fits it; a software adapter (lavapipe, WARP) is slower than the CPU backend, so `auto`
-/// leaves it alone (`gpu` uses it).
+/// Below this many neurons `auto` runs on the CPU: a GPU step costs a few microseconds per
+/// dispatch whatever the network's size (0.43 s of GPU time per simulated second for COBA on an
+/// NVIDIA H200 up to 40,000 neurons, docs/benchmarks.md), which one CPU thread beats up to about
+/// 65,000 neurons and a few threads up to a few hundred thousand.
+pub const AUTO_GPU_MIN_NEURONS: u64 = 200_000;
+
+/// Why `auto` keeps a network of `neurons` on the CPU although a hardware GPU exists, if it does.
+fn too_small_for_a_gpu(neurons: u64, adapter: &str) -> Option<String> {
+    (neurons < AUTO_GPU_MIN_NEURONS).then(|| {
+        format!(
+            "auto: {} neurons, fewer than {}, run faster on the CPU than on {adapter}; \
+             --backend gpu uses it anyway",
+            crate::format::count(neurons),
+            crate::format::count(AUTO_GPU_MIN_NEURONS)
+        )
+    })
+}
+
+/// Decide the backend `choice` asks for. `auto` takes a hardware GPU when there is one, the
+/// network has at least `AUTO_GPU_MIN_NEURONS` neurons and fits it; a software adapter
+/// (lavapipe, WARP) is slower than the CPU backend, so `auto` leaves it alone (`gpu` uses it).
 pub fn plan(spec: &NetworkSpec, choice: BackendChoice) -> Result<Plan, BackendError> {
     let cpu = |reason: String| Ok(Plan::Cpu { reason });
     match choice {
@@ -199,6 +217,10 @@ pub fn plan(spec: &NetworkSpec, choice: BackendChoice) -> Result<Plan, BackendEr
                      than the CPU backend; --backend gpu uses it anyway"
                 ));
             }
+            let size = crate::network::estimate_size(spec);
+            if let Some(reason) = too_small_for_a_gpu(size.neurons, &name) {
+                return cpu(reason);
+            }
             let ctx = match gpu::device::request_context() {
                 Ok(ctx) => ctx,
                 Err(e) => return cpu(format!("auto: {e}; using the CPU")),
@@ -207,8 +229,7 @@ pub fn plan(spec: &NetworkSpec, choice: BackendChoice) -> Result<Plan, BackendEr
             let binding = limits
                 .max_storage_buffer_binding_size
                 .min(limits.max_buffer_size);
-            let needed =
-                gpu::footprint::of_size(&crate::network::estimate_size(spec), spec, binding);
+            let needed = gpu::footprint::of_size(&size, spec, binding);
             match gpu::device::usable_memory(&ctx) {
                 Some(available) if needed.total() > available => cpu(format!(
                     "auto: the network needs {} of device memory and {name} has {}",
@@ -247,4 +268,22 @@ pub fn create(
     threads: usize,
 ) -> Result<Selected<'_>, BackendError> {
     plan(&network.spec, choice)?.start(network, threads)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_keeps_small_networks_on_the_cpu() {
+        let reason = too_small_for_a_gpu(4_000, "NVIDIA H200 (Vulkan)").unwrap();
+        assert_eq!(
+            reason,
+            "auto: 4,000 neurons, fewer than 200,000, run faster on the CPU than on NVIDIA H200 \
+             (Vulkan); --backend gpu uses it anyway"
+        );
+        assert!(too_small_for_a_gpu(199_999, "x").is_some());
+        assert!(too_small_for_a_gpu(200_000, "x").is_none());
+        assert!(too_small_for_a_gpu(1_000_000, "x").is_none());
+    }
 }

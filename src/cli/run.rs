@@ -235,10 +235,19 @@ fn with_backend<R>(
     };
     let network = lifsim::network::build_with(spec, &options)
         .with_context(|| format!("cannot build the network of {}", config.display()))?;
+    let drawn_by_backend = network
+        .projections
+        .iter()
+        .any(|p| matches!(p.synapses, lifsim::network::Synapses::Deferred(_)));
     println!(
-        "network: {} neurons, {} synapses, built in {}",
+        "network: {} neurons, {} synapses{}, built in {}",
         format::count(u64::from(network.n_neurons())),
         format::count(network.n_synapses()),
+        if drawn_by_backend {
+            " (drawn as the backend starts)"
+        } else {
+            ""
+        },
         format::duration(t0.elapsed())
     );
     let t1 = Instant::now();
