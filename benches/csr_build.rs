@@ -58,9 +58,11 @@ fn csr_build(c: &mut Criterion) {
     let target_offsets: Vec<u64> = (0..=u64::from(N))
         .map(|t| t * u64::from(INDEGREE))
         .collect();
-    group.bench_function("transpose", |b| {
-        b.iter(|| Wiring::from_target_lists(N as usize, &target_offsets, &sources))
-    });
+    for threads in [1, 2] {
+        group.bench_function(BenchmarkId::new("transpose", threads), |b| {
+            b.iter(|| Wiring::from_target_lists(N as usize, &target_offsets, &sources, threads))
+        });
+    }
 
     // The whole COBA network: 4 projections, initial state, fixed-point scales.
     let spec = lifsim::bench::scaled_coba(N, INDEGREE, 1000.0, 1);

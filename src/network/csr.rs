@@ -89,6 +89,12 @@ impl Csr {
     }
 }
 
+/// Most threads a transpose uses: each reads every source list once.
+const MAX_TRANSPOSE_THREADS: usize = 4;
+
+/// Fewer synapses than this per thread transpose on one thread.
+const MIN_TRANSPOSE_SYNAPSES_PER_THREAD: usize = 1 << 20;
+
 /// Synapses as produced by a connection rule: source-major structure, no values yet.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Wiring {
@@ -99,7 +105,12 @@ pub struct Wiring {
 impl Wiring {
     /// Build source-major rows from per-target source lists (`sources_of[t]`, flattened with
     /// `offsets`), keeping each row sorted by target: a counting sort by source.
-    pub fn from_target_lists(n_sources: usize, target_offsets: &[u64], sources: &[u32]) -> Wiring {
+    pub fn from_target_lists(
+        n_sources: usize,
+        target_offsets: &[u64],
+        sources: &[u32],
+        threads: usize,
+    ) -> Wiring {
         let mut row_offsets = vec![0u64; n_sources + 1];
         for &s in sources {
             row_offsets[s as usize + 1] += 1;
@@ -107,14 +118,61 @@ impl Wiring {
         for i in 0..n_sources {
             row_offsets[i + 1] += row_offsets[i];
         }
-        let mut cursor: Vec<u64> = row_offsets[..n_sources].to_vec();
         let mut targets = vec![0u32; sources.len()];
-        for (t, w) in target_offsets.windows(2).enumerate() {
-            for &s in &sources[w[0] as usize..w[1] as usize] {
-                let c = &mut cursor[s as usize];
-                targets[*c as usize] = t as u32;
-                *c += 1;
+        // Each thread fills the rows of one range (about equal synapses each): it reads every
+        // list, in target order, and keeps the sources of its range. Rows come out sorted by
+        // target, the same for any thread count.
+        let threads = threads.clamp(1, MAX_TRANSPOSE_THREADS).min(
+            sources
+                .len()
+                .div_ceil(MIN_TRANSPOSE_SYNAPSES_PER_THREAD)
+                .max(1),
+        );
+        let total = sources.len() as u64;
+        let mut bounds: Vec<usize> = (0..=threads)
+            .map(|j| {
+                row_offsets
+                    .partition_point(|&o| o < total * j as u64 / threads as u64)
+                    .min(n_sources)
+            })
+            .collect();
+        bounds[0] = 0;
+        bounds[threads] = n_sources;
+        let mut parts = Vec::with_capacity(threads);
+        let mut rest = targets.as_mut_slice();
+        for w in bounds.windows(2) {
+            let len = (row_offsets[w[1]] - row_offsets[w[0]]) as usize;
+            let (part, tail) = rest.split_at_mut(len);
+            parts.push((w[0]..w[1], part));
+            rest = tail;
+        }
+        let fill = |rows: std::ops::Range<usize>, part: &mut [u32]| {
+            let base = row_offsets[rows.start];
+            let mut cursor: Vec<u64> = row_offsets[rows.clone()]
+                .iter()
+                .map(|&o| o - base)
+                .collect();
+            let n_rows = rows.len();
+            for (t, w) in target_offsets.windows(2).enumerate() {
+                for &s in &sources[w[0] as usize..w[1] as usize] {
+                    let r = (s as usize).wrapping_sub(rows.start);
+                    if r < n_rows {
+                        part[cursor[r] as usize] = t as u32;
+                        cursor[r] += 1;
+                    }
+                }
             }
+        };
+        if parts.len() == 1 {
+            let (rows, part) = parts.pop().expect("one part");
+            fill(rows, part);
+        } else {
+            std::thread::scope(|scope| {
+                for (rows, part) in parts {
+                    let fill = &fill;
+                    scope.spawn(move || fill(rows, part));
+                }
+            });
         }
         Wiring {
             row_offsets,
@@ -159,10 +217,41 @@ mod tests {
     #[test]
     fn target_lists_transpose_into_sorted_rows() {
         // target 0 <- sources [2, 0]; target 1 <- [0]; target 2 <- [2, 2]
-        let w = Wiring::from_target_lists(3, &[0, 2, 3, 5], &[2, 0, 0, 2, 2]);
+        let w = Wiring::from_target_lists(3, &[0, 2, 3, 5], &[2, 0, 0, 2, 2], 1);
         assert_eq!(w.row_offsets, vec![0, 2, 2, 5]);
         assert_eq!(w.targets, vec![0, 1, 0, 2, 2]);
         let p = Wiring::from_pairs(3, &[(2, 2), (0, 1), (2, 0), (0, 0), (2, 2)]);
         assert_eq!(p, w);
+    }
+
+    #[test]
+    fn a_transpose_gives_the_same_rows_on_any_thread_count() {
+        // 4 Mi synapses: enough for four threads. Sources skewed towards low rows, so that the
+        // threads' row ranges differ in length.
+        let n_targets = 1 << 16;
+        let k = 64u64;
+        let mut x = 12345u64;
+        let sources: Vec<u32> = (0..n_targets as u64 * k)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let u = (x >> 33) as u32 % 1000;
+                u * u / 1000
+            })
+            .collect();
+        let offsets: Vec<u64> = (0..=n_targets as u64).map(|t| t * k).collect();
+        let one = Wiring::from_target_lists(1000, &offsets, &sources, 1);
+        assert_eq!(one.targets.len(), sources.len());
+        for w in one.row_offsets.windows(2) {
+            assert!(one.targets[w[0] as usize..w[1] as usize].is_sorted());
+        }
+        for threads in [2, 3, 4, 16] {
+            assert_eq!(
+                Wiring::from_target_lists(1000, &offsets, &sources, threads),
+                one,
+                "{threads} threads"
+            );
+        }
     }
 }

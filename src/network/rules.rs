@@ -223,7 +223,12 @@ fn fixed_indegree(ctx: &RuleContext, rng: &Philox, k: u32) -> Wiring {
     let target_offsets: Vec<u64> = (0..=u64::from(ctx.n_targets))
         .map(|t| t * u64::from(k))
         .collect();
-    Wiring::from_target_lists(ctx.n_sources as usize, &target_offsets, &sources)
+    Wiring::from_target_lists(
+        ctx.n_sources as usize,
+        &target_offsets,
+        &sources,
+        ctx.threads,
+    )
 }
 
 /// The `k` sources of each target of a `fixed_indegree` rule, target after target, into `out`

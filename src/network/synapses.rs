@@ -256,7 +256,12 @@ pub fn merged_indegree_csr(rules: &[(RowRule, u32)], rng: &Philox, threads: usiz
     let Wiring {
         row_offsets,
         targets,
-    } = Wiring::from_target_lists(rules[0].0.n_sources as usize, &target_offsets, &sources);
+    } = Wiring::from_target_lists(
+        rules[0].0.n_sources as usize,
+        &target_offsets,
+        &sources,
+        threads,
+    );
     Csr {
         row_offsets,
         targets,
