@@ -81,12 +81,21 @@ fn check_result(r: &Value, backend: &str, n: u64, t_ms: f64) {
         "cpu" => {
             assert_eq!(r["threads_used"], 1);
             assert!(r["device_bytes"].is_null() && r["gpu_simulate_s"].is_null());
+            assert!(r["gpu_host"].is_null());
         }
         _ => {
             assert!(r["threads_used"].is_null());
             assert!(r["device_bytes"].as_u64().is_some_and(|b| b > 0));
             // Null where the adapter has no timestamp queries; lavapipe has them.
             assert!(r["gpu_simulate_s"].is_null() || number(r, "gpu_simulate_s") > 0.0);
+            // 300 steps: at least one submission, each timed on the host.
+            let host = &r["gpu_host"];
+            assert!(host["submissions"].as_u64().is_some_and(|n| n >= 1));
+            assert!(host["record_halts"].as_u64().is_some());
+            for key in ["encode_s", "wait_s", "readback_s"] {
+                assert!(number(host, key) > 0.0, "gpu_host.{key}");
+            }
+            assert!(number(host, "encode_s") + number(host, "wait_s") <= number(r, "simulate_s"));
         }
     }
 }

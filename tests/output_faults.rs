@@ -1,5 +1,5 @@
-//! Output faults: an output path that cannot be written, an existing file without `--force`, and
-//! a disk that fills up during the run. Each gives an error that names the path and says what to
+//! Output faults: an output path that cannot be written, an existing file without `--force`, a
+//! disk that fills up during the run, and a stdout whose reader is gone. Each gives an error that names the path and says what to
 //! do, and never leaves a file that readers refuse: either no file, the untouched old one, or a
 //! file marked failed that holds exactly what a complete run holds up to its `t_reached`.
 //!
@@ -207,4 +207,47 @@ fn a_disk_too_full_for_the_new_file_leaves_no_file() {
         ],
     );
     assert!(!out.exists(), "a file that could not be created is removed");
+}
+
+/// Stdout as a pipe whose reader is already gone: every write to it fails (EPIPE).
+fn closed_stdout() -> std::process::Stdio {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: pipe() fills `fds` with two new descriptors, each owned once below.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "pipe");
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(reader);
+    writer.into()
+}
+
+#[test]
+fn a_run_whose_stdout_is_gone_completes_its_file() {
+    // `lifsim run ... | head -1`: the messages go nowhere, the simulation and its file complete.
+    let _one = one_at_a_time();
+    let dir = TestDir::new();
+    let out = dir.join("piped.h5");
+    let output = lifsim()
+        .args(["run", arg(&coba()), "-o", arg(&out), "--t-stop", "100"])
+        .args(["--backend", "cpu", "--threads", "1"])
+        .stdout(closed_stdout())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+    let file = record::read(&out).unwrap();
+    assert_eq!(file.status, "complete");
+    assert!(!file.spikes.is_empty());
+}
+
+#[test]
+fn a_printing_command_whose_stdout_is_gone_ends_quietly() {
+    // `lifsim validate ... | head -1`: ended by SIGPIPE, as other tools are, without a panic.
+    use std::os::unix::process::ExitStatusExt;
+    let output = lifsim()
+        .args(["validate", arg(&coba())])
+        .stdout(closed_stdout())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.signal(), Some(libc::SIGPIPE), "{output:?}");
+    assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
 }

@@ -79,6 +79,10 @@ pub struct BenchResult {
     pub simulate_s: f64,
     /// GPU time of the same simulation from timestamp queries [s], where the adapter has them.
     pub gpu_simulate_s: Option<f64>,
+    /// The GPU backend's host side during the simulation: submissions, record halts, and the
+    /// time spent encoding, waiting and reading back (GPU backend only).
+    #[serde(default)]
+    pub gpu_host: Option<GpuHost>,
     /// `simulate_s` per simulated second (below 1: faster than real time).
     pub real_time_factor: f64,
     /// Neurons times steps, per `simulate_s`.
@@ -93,6 +97,20 @@ pub struct BenchResult {
     pub host_peak_bytes: Option<u64>,
     /// Device memory of the network on the GPU [bytes] (GPU backend only).
     pub device_bytes: Option<u64>,
+}
+
+/// Host-side time of a GPU run (`GpuBackend::host_times`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GpuHost {
+    pub submissions: u64,
+    /// Submissions that halted with their spike record full.
+    pub record_halts: u64,
+    /// Writing per-step parameters, encoding and submitting [s].
+    pub encode_s: f64,
+    /// Waiting for submissions to finish [s].
+    pub wait_s: f64,
+    /// Reading results back and handing them out [s].
+    pub readback_s: f64,
 }
 
 /// The machine a report was measured on.

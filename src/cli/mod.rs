@@ -93,6 +93,15 @@ fn load_config(
 }
 
 pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Commands that only print end quietly when their reader goes (`lifsim info | head -3`),
+    // as other command-line tools do. `run` and `resume` carry on without their messages, so
+    // that the simulation and its file complete; `demo` serves sockets whose clients may go.
+    if !matches!(
+        cli.command,
+        Command::Run(_) | Command::Resume(_) | Command::Demo(_)
+    ) {
+        restore_default_sigpipe();
+    }
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Resume(args) => run::resume(args),
@@ -102,5 +111,15 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Info(args) => info::info(args),
         Command::Bench(args) => bench::bench(args),
         Command::Demo(args) => demo::demo(args),
+    }
+}
+
+/// Let SIGPIPE end the process (Rust ignores it, so that a write to a closed pipe fails and
+/// `println!` panics instead).
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -1,5 +1,14 @@
 //! `lifsim run`: config -> network -> backend -> HDF5, with a progress bar and a summary.
 
+/// `println!` that carries on when stdout is gone (`lifsim run ... | head -3`): the simulation and
+/// its file matter more than its messages.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -183,7 +192,7 @@ pub fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
     with_backend(&spec, Path::new(&file.config_path), |network, backend| {
         let (writer, stored) = SonataWriter::resume(path, network, spec.simulation.t_stop_ms)?;
         backend.restore(&stored.checkpoint)?;
-        println!(
+        say!(
             "resuming from the checkpoint at t = {:.1} ms",
             stored.checkpoint.step as f64 * network.dt_ms
         );
@@ -239,7 +248,7 @@ fn with_backend<R>(
         .projections
         .iter()
         .any(|p| matches!(p.synapses, lifsim::network::Synapses::Deferred(_)));
-    println!(
+    say!(
         "network: {} neurons, {} synapses{}, built in {}",
         format::count(u64::from(network.n_neurons())),
         format::count(network.n_synapses()),
@@ -252,7 +261,7 @@ fn with_backend<R>(
     );
     let t1 = Instant::now();
     let mut selected = plan.start(&network, threads)?;
-    println!(
+    say!(
         "backend: {} ({}), ready in {}",
         selected.backend.description(),
         selected.reason,
@@ -327,10 +336,10 @@ fn execute(
         super::plot::plot_after_run(output, figure)?;
     }
     if summary.completed {
-        println!("output: {} (complete)", output.display());
+        say!("output: {} (complete)", output.display());
         Ok(ExitCode::SUCCESS)
     } else {
-        println!(
+        say!(
             "interrupted at t = {:.1} ms; {} holds everything simulated so far and is marked \
              incomplete{}",
             summary.steps_done as f64 * network.dt_ms,
@@ -391,15 +400,18 @@ fn print_summary(network: &Network, first_step: u64, summary: &RunSummary) {
     } else {
         String::new()
     };
-    println!(
+    say!(
         "simulated {t_ms:.1} ms{from} in {} ({:.3}x real time)",
         format::duration(summary.wall),
         t_ms_factor(summary, t_ms)
     );
-    println!();
-    println!(
+    say!();
+    say!(
         "{:<16} {:>12} {:>12} {:>10}",
-        "population", "neurons", "spikes", "rate [Hz]"
+        "population",
+        "neurons",
+        "spikes",
+        "rate [Hz]"
     );
     for (pop, &spikes) in network
         .populations
@@ -411,7 +423,7 @@ fn print_summary(network: &Network, first_step: u64, summary: &RunSummary) {
         } else {
             0.0
         };
-        println!(
+        say!(
             "{:<16} {:>12} {:>12} {:>10.2}",
             pop.name,
             format::count(u64::from(pop.n)),
@@ -419,5 +431,5 @@ fn print_summary(network: &Network, first_step: u64, summary: &RunSummary) {
             rate
         );
     }
-    println!();
+    say!();
 }

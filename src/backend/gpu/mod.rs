@@ -166,6 +166,22 @@ struct Timestamps {
     period_ns: f64,
 }
 
+/// Where the host's time went in a run of the GPU backend (for `lifsim bench`): with
+/// submissions in flight, wall time above the GPU's own time is host work the GPU waited for.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct HostTimes {
+    /// Submissions encoded and submitted.
+    pub submissions: u64,
+    /// Of those, submissions that halted with their spike record full.
+    pub record_halts: u64,
+    /// Writing per-step parameters, encoding the steps and submitting them [s].
+    pub encode_s: f64,
+    /// Waiting for submissions to finish [s].
+    pub wait_s: f64,
+    /// Reading the results back from the staging buffer and handing them out [s].
+    pub readback_s: f64,
+}
+
 /// Timestamps of staging buffer `s` resolve at this offset (QUERY_RESOLVE_BUFFER_ALIGNMENT).
 const RESOLVE_STRIDE: u64 = 256;
 
@@ -184,8 +200,8 @@ pub struct GpuBackend<'n> {
     horizon: u64,
     /// Steps per submission that the spike record holds at the activity seen so far.
     planned_steps: u32,
-    /// Submissions that halted with their spike record full.
-    record_halts: u64,
+    /// Host-side time and counts (`host_times`).
+    host: HostTimes,
     timestamps: Option<Timestamps>,
     /// GPU time of the submissions collected so far [ns].
     gpu_time_ns: f64,
@@ -260,7 +276,7 @@ impl<'n> GpuBackend<'n> {
             steps_submitted: 0,
             horizon: network.n_steps,
             planned_steps,
-            record_halts: 0,
+            host: HostTimes::default(),
             timestamps,
             gpu_time_ns: 0.0,
         })
@@ -314,7 +330,12 @@ impl<'n> GpuBackend<'n> {
     /// Submissions so far that halted with their spike record full (each costs the submission
     /// queued behind it and a wait; see `buffers::planned_submission_steps`).
     pub fn record_halts(&self) -> u64 {
-        self.record_halts
+        self.host.record_halts
+    }
+
+    /// Where the host's time went so far, and how many submissions it made.
+    pub fn host_times(&self) -> HostTimes {
+        self.host
     }
 
     pub fn adapter_name(&self) -> String {
@@ -323,6 +344,7 @@ impl<'n> GpuBackend<'n> {
 
     /// Encode and submit steps `first .. first + steps`.
     fn submit(&mut self, first: u64, steps: u32) {
+        let started = std::time::Instant::now();
         let network = self.network;
         let res = &self.res;
         let p = &self.pipelines;
@@ -494,6 +516,8 @@ impl<'n> GpuBackend<'n> {
             submission,
         });
         self.steps_submitted = first + u64::from(steps);
+        self.host.submissions += 1;
+        self.host.encode_s += started.elapsed().as_secs_f64();
     }
 
     /// Keep up to two submissions in flight, of at most `max_steps` steps each.
@@ -515,7 +539,10 @@ impl<'n> GpuBackend<'n> {
         let Some(flight) = self.in_flight.pop_front() else {
             return Ok(0);
         };
+        let waiting = std::time::Instant::now();
         self.wait(&flight.submission)?;
+        let reading = std::time::Instant::now();
+        self.host.wait_s += (reading - waiting).as_secs_f64();
         let staging = &self.staging[flight.staging];
         let l = self.res.staging_layout;
         let (control, step_ends, mut spikes, samples) = {
@@ -580,6 +607,7 @@ impl<'n> GpuBackend<'n> {
         out.first_step = flight.first_step;
         out.n_steps = done;
         self.steps_done += done;
+        self.host.readback_s += reading.elapsed().as_secs_f64();
 
         if control.fault_neuron != NO_FAULT {
             return Err(self.fault(control.fault_neuron));
@@ -595,7 +623,7 @@ impl<'n> GpuBackend<'n> {
             });
         }
         if done < u64::from(flight.steps) {
-            self.record_halts += 1;
+            self.host.record_halts += 1;
             // Halted with the record full: what was queued behind did nothing. Re-plan from here.
             while let Some(next) = self.in_flight.pop_front() {
                 self.wait(&next.submission)?;
