@@ -41,17 +41,25 @@ MAX_NEURONS = 200
 COLOURS = ["#c82828", "#1e5ac8", "#289628", "#e68214", "#823caa", "#785032"]
 
 
-def population_sizes(config_text, spikes, populations):
-    """Neurons per population, from the config stored in the file (silent neurons included).
+def population_sizes(f, config_text, spikes, populations):
+    """Neurons per population, silent neurons included: each population's `n_nodes` attribute,
+    else (files written before lifsim stored it) the config stored in the file.
 
-    Falls back to the highest node id that spiked + 1 where the config does not parse.
+    Falls back to the highest node id that spiked + 1 where neither says.
     """
-    sizes = {}
+    sizes = {
+        population: int(f["spikes"][population].attrs["n_nodes"])
+        for population in populations
+        if "n_nodes" in f["spikes"][population].attrs
+    }
+    if len(sizes) == len(populations):
+        return sizes
     try:
         import tomllib  # Python 3.11+
 
         config = tomllib.loads(config_text)
-        sizes = {p["name"]: int(p["n"]) for p in config.get("population", [])}
+        for p in config.get("population", []):
+            sizes.setdefault(p["name"], int(p["n"]))
     except (ImportError, ValueError, KeyError, TypeError) as e:
         print(f"note: population sizes from node ids ({e})", file=sys.stderr)
     for population in populations:
@@ -172,7 +180,7 @@ def main():
         config_text = f.attrs["config"]
         populations = list(f["spikes"].keys())  # in the order of the config
         spikes = read_spikes(f)
-    sizes = population_sizes(config_text, spikes, populations)
+        sizes = population_sizes(f, config_text, spikes, populations)
     stats = statistics(spikes, sizes, populations, t_reached_ms)
     draw_raster(spikes, sizes, populations, t_reached_ms, raster_path)
     sonata = libsonata_check(path, spikes, populations)

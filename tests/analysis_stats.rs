@@ -56,7 +56,7 @@ fn stats_of(path: &Path, window: Option<(f64, f64)>, options: &StatsOptions) -> 
 /// E3 silent: in the rate only.
 fn check_e(e: &PopulationStats) {
     assert_eq!(e.population, "E");
-    assert_eq!((e.n_neurons, e.size_source), (4, SizeSource::Config));
+    assert_eq!((e.n_neurons, e.size_source), (4, SizeSource::File));
     assert_eq!((e.n_spikes, e.n_active), (10, 3));
     // 10 spikes / (4 neurons x 0.1 s).
     assert!(close(e.rate_hz, 25.0), "{}", e.rate_hz);
@@ -186,7 +186,7 @@ fn cli_json_and_table_give_the_same_numbers() {
             population: p["population"].as_str().unwrap().to_owned(),
             n_neurons: p["n_neurons"].as_u64().unwrap() as u32,
             size_source: match p["size_source"].as_str().unwrap() {
-                "config" => SizeSource::Config,
+                "file" => SizeSource::File,
                 other => panic!("size_source {other}"),
             },
             n_spikes: p["n_spikes"].as_u64().unwrap() as usize,
@@ -261,6 +261,8 @@ fn sizes_fall_back_to_the_highest_node_id_without_a_usable_config() {
     let dir = tempfile::tempdir().unwrap();
     let path = synthetic_file(dir.path());
     let mut file = lifsim::record::read(&path).unwrap();
+    // A file of another tool: no n_nodes, no lifsim config.
+    file.spikes[0].n_nodes = None;
     file.config_text = "not a config".to_owned();
     let window = Window::of_file(&file, None, None).unwrap();
     let stats = file_stats(&file, window, &options()).unwrap();
@@ -344,4 +346,24 @@ fn coba_run_matches_nest_statistics() {
     // The activity is self-sustained: the last 100 ms alone.
     let late = stats_of(&out, Some((900.0, 1000.0)), &StatsOptions::default());
     assert!(late.populations.iter().all(|p| p.rate_hz > 5.0), "{late:?}");
+}
+
+#[test]
+fn sizes_come_from_the_config_in_files_without_n_nodes() {
+    // Files written before lifsim stored n_nodes: the config in the file has the sizes.
+    let _files = files_shared();
+    let dir = tempfile::tempdir().unwrap();
+    let path = synthetic_file(dir.path());
+    let mut file = lifsim::record::read(&path).unwrap();
+    for table in &mut file.spikes {
+        table.n_nodes = None;
+    }
+    let window = Window::of_file(&file, None, None).unwrap();
+    let stats = file_stats(&file, window, &options()).unwrap();
+    check_e(&{
+        let mut e = stats.populations[0].clone();
+        assert_eq!(e.size_source, SizeSource::Config);
+        e.size_source = SizeSource::File;
+        e
+    });
 }

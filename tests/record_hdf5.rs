@@ -174,6 +174,12 @@ fn assert_spikes(file: &record::OutputFile) {
     );
     for (table, (population, timestamps, node_ids)) in file.spikes.iter().zip(expected) {
         assert_eq!(table.population, population);
+        let size = match population {
+            "E" => 5,
+            "I" => 3,
+            _ => unreachable!("only E and I are recorded"),
+        };
+        assert_eq!(table.n_nodes, Some(size), "n_nodes of {population}");
         assert_eq!(
             table.timestamps_ms, timestamps,
             "timestamps of {population}"
@@ -770,6 +776,7 @@ fn python_readers_see_what_was_written() {
             json!({"none": 0, "by_id": 1, "by_time": 2})
         );
         assert_eq!(table["units"], "ms");
+        assert_eq!(table["n_nodes"], if population == "E" { 5 } else { 3 });
     }
 
     let file = record::read(&path).unwrap();

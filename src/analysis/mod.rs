@@ -192,7 +192,9 @@ pub fn check_bin(option: &'static str, bin_ms: f64, window: Window) -> Result<()
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SizeSource {
-    /// The config stored in the file (exact, silent neurons included).
+    /// The population's `n_nodes` attribute in the file (exact, silent neurons included).
+    File,
+    /// The config stored in the file (exact; files written before `n_nodes` was).
     Config,
     /// The config in the file does not parse or does not name the population: the highest node
     /// id that spiked, plus one (silent neurons above it are missed, so rates may be too high).
@@ -200,7 +202,7 @@ pub enum SizeSource {
 }
 
 /// Number of neurons of each population of `file` whose spikes it holds, in the order of
-/// `file.spikes`, read from the config stored in the file.
+/// `file.spikes`: the population's `n_nodes` attribute, else the config stored in the file.
 pub fn population_sizes(file: &OutputFile) -> Vec<(u32, SizeSource)> {
     let spec = crate::config::parse(
         &file.config_text,
@@ -209,6 +211,9 @@ pub fn population_sizes(file: &OutputFile) -> Vec<(u32, SizeSource)> {
     file.spikes
         .iter()
         .map(|table| {
+            if let Some(n) = table.n_nodes.and_then(|n| u32::try_from(n).ok()) {
+                return (n, SizeSource::File);
+            }
             let from_config = spec.as_ref().ok().and_then(|spec| {
                 spec.populations
                     .iter()

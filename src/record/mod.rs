@@ -40,6 +40,7 @@ mod attr {
     pub const COMPLETED: &str = "completed";
     pub const STATUS: &str = "status";
     pub const SORTING: &str = "sorting";
+    pub const N_NODES: &str = "n_nodes";
     pub const UNITS: &str = "units";
 }
 

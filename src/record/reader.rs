@@ -42,6 +42,8 @@ pub struct SpikeTable {
     pub timestamps_ms: Vec<f64>,
     /// 0-based within the population.
     pub node_ids: Vec<u64>,
+    /// Neurons of the population (attribute `n_nodes`; `None` in files written before it was).
+    pub n_nodes: Option<u64>,
 }
 
 /// Samples of one state variable of chosen neurons of one population.
@@ -151,6 +153,7 @@ fn read_spikes(file: &File) -> hdf5_metno::Result<Vec<SpikeTable>> {
             Ok(SpikeTable {
                 timestamps_ms: group.dataset("timestamps")?.read_raw()?,
                 node_ids: group.dataset("node_ids")?.read_raw()?,
+                n_nodes: read_attr(&group, attr::N_NODES).ok(),
                 population,
             })
         })

@@ -174,7 +174,7 @@ impl SonataWriter {
             .map(|(population, &recorded)| {
                 recorded
                     .then(|| {
-                        create_spike_datasets(&spikes_group, &population.name)
+                        create_spike_datasets(&spikes_group, &population.name, population.n)
                             .context(path, || format!("creating /spikes/{}", population.name))
                     })
                     .transpose()
@@ -593,9 +593,15 @@ fn ordered_group(parent: &Group, name: &str) -> hdf5_metno::Result<Group> {
         .create(name)
 }
 
-fn create_spike_datasets(parent: &Group, population: &str) -> hdf5_metno::Result<SpikeDatasets> {
+fn create_spike_datasets(
+    parent: &Group,
+    population: &str,
+    n_nodes: u32,
+) -> hdf5_metno::Result<SpikeDatasets> {
     let group = parent.create_group(population)?;
     new_attr(&group, attr::SORTING, &Sorting::ByTime)?;
+    // Not in SONATA's spike layout: the population's size, for rates without the config.
+    new_attr(&group, attr::N_NODES, &u64::from(n_nodes))?;
     let timestamps = extendable_1d::<f64>(&group, "timestamps")?;
     new_str_attr(&timestamps, attr::UNITS, "ms")?;
     let node_ids = extendable_1d::<u64>(&group, "node_ids")?;

@@ -108,6 +108,7 @@ def check_h5py(path):
                 "sorting": by_value[int(group.attrs["sorting"])],
                 "sorting_members": sorting,
                 "units": plain(timestamps.attrs["units"]),
+                "n_nodes": int(group.attrs["n_nodes"]),
                 "timestamps": t.tolist(),
                 "node_ids": node_ids[()].tolist(),
             }
