@@ -4,7 +4,9 @@
 //
 // `dispatch_args` sizes the propagation from the spike counts, on the GPU: one workgroup per
 // spike, in a 2-D grid beyond 65,535 spikes. `propagate` runs once per projection and synapse
-// chunk (a chunk is a range of source rows whose synapses fit one storage binding).
+// chunk (a chunk is a range of source rows whose synapses fit one storage binding);
+// `propagate_pair` walks two chunks of one source population in one dispatch (E->E and E->I of
+// COBA), which saves a dispatch, and its launch and barrier, per pair and step.
 
 // Twin: ProjectionParams.
 struct Projection {
@@ -39,6 +41,13 @@ struct Projection {
 // Two 16-bit delays per word.
 @group(2) @binding(4) var<storage, read> delays: array<u32>;
 
+// The second chunk of `propagate_pair`, as bindings 0-4 are the first.
+@group(2) @binding(10) var<uniform> proj_b: Projection;
+@group(2) @binding(11) var<storage, read> row_offsets_b: array<u32>;
+@group(2) @binding(12) var<storage, read> targets_b: array<u32>;
+@group(2) @binding(13) var<storage, read> weights_b: array<i32>;
+@group(2) @binding(14) var<storage, read> delays_b: array<u32>;
+
 // Indirect dispatch arguments, three words per population (bound only to `dispatch_args`).
 @group(2) @binding(5) var<storage, read_write> dispatch_args_out: array<u32>;
 
@@ -72,7 +81,30 @@ fn propagate(
     if (spike >= atomicLoad(&spike_counts[proj.source_population])) {
         return;
     }
+    walk_row(spikes[proj.source_offset + spike] - proj.source_offset, lid);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn propagate_pair(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    if (!step_is_live()) {
+        return;
+    }
+    // Both chunks have the same source population (and so the same source offset).
+    let spike = workgroup_index(wid, nwg);
+    if (spike >= atomicLoad(&spike_counts[proj.source_population])) {
+        return;
+    }
     let row = spikes[proj.source_offset + spike] - proj.source_offset;
+    walk_row(row, lid);
+    walk_row_b(row, lid);
+}
+
+// Deliver row `row` of the chunk bound at 0-4, if the chunk holds it.
+fn walk_row(row: u32, lid: u32) {
     if (row < proj.row_begin || row >= proj.row_end) {
         return;
     }
@@ -88,17 +120,43 @@ fn propagate(
         if (proj.per_synapse_delays != 0u) {
             d = (delays[local / 2u] >> (16u * (local & 1u))) & 0xffffu;
         }
-        deliver(targets[local], w, d);
+        deliver_to(proj.target_offset + targets[local], proj.receptor, w, d);
     }
 }
 
-fn deliver(target_index: u32, weight: i32, delay: u32) {
-    let index = ((step.slot + delay) % run.ring_slots) * run.n_neurons + proj.target_offset + target_index;
-    if (proj.receptor == 0u) {
+// `walk_row` for the chunk bound at 10-14 (WGSL passes no storage buffers to functions).
+fn walk_row_b(row: u32, lid: u32) {
+    if (row < proj_b.row_begin || row >= proj_b.row_end) {
+        return;
+    }
+    let begin = row_offsets_b[row];
+    let end = row_offsets_b[row + 1u];
+    for (var j = begin + lid; j < end; j += WORKGROUP_SIZE) {
+        let local = j - proj_b.synapse_begin;
+        var w = proj_b.weight;
+        if (proj_b.per_synapse_weights != 0u) {
+            w = weights_b[local];
+        }
+        var d = proj_b.delay;
+        if (proj_b.per_synapse_delays != 0u) {
+            d = (delays_b[local / 2u] >> (16u * (local & 1u))) & 0xffffu;
+        }
+        deliver_to(proj_b.target_offset + targets_b[local], proj_b.receptor, w, d);
+    }
+}
+
+// Add `weight` to neuron `neuron` (global index), `delay` steps from now.
+fn deliver_to(neuron: u32, receptor: u32, weight: i32, delay: u32) {
+    let index = ((step.slot + delay) % run.ring_slots) * run.n_neurons + neuron;
+    if (receptor == 0u) {
         atomicAdd(&ring_ex[index], weight);
     } else {
         atomicAdd(&ring_in[index], weight);
     }
+}
+
+fn deliver(target_index: u32, weight: i32, delay: u32) {
+    deliver_to(proj.target_offset + target_index, proj.receptor, weight, delay);
 }
 
 // Procedural synapses: the row of each spiking source is drawn again, with the draws of

@@ -10,7 +10,7 @@ use crate::network::{Network, StimulusInput};
 
 use super::layout::*;
 use super::pipelines::Pipelines;
-use super::synapses::{entry, Allocator, DeviceCsr, ProjectionChunk, SynapseContext};
+use super::synapses::{entry, Allocator, DeviceCsr, PropagateDispatch, SynapseContext};
 use super::GpuError;
 
 /// Most steps in one submission: bounds the per-step uniform buffer (256 bytes per step).
@@ -77,7 +77,8 @@ pub struct Resources {
     /// The combined current-generator dispatch, with the steps where an amplitude changes.
     pub currents: Option<(Vec<u64>, Dispatch)>,
     pub probes: Vec<ProbeBuffers>,
-    pub chunks: Vec<ProjectionChunk>,
+    /// The propagation dispatches of a step (projection chunks, two by two where they can).
+    pub propagation: Vec<PropagateDispatch>,
     /// Where each projection's synapses are on the device (not procedural ones).
     pub device_csrs: Vec<DeviceCsr>,
     /// Steps one submission may hold (samples and uniforms bound it).
@@ -292,6 +293,7 @@ impl Resources {
             key,
         };
         let (chunks, device_csrs) = super::synapses::upload(&synapse_context, &mut alloc, network)?;
+        let propagation = super::synapses::propagate_dispatches(device, layouts, &chunks);
 
         let control_size = std::mem::size_of::<Control>() as u64;
         let staging_layout = {
@@ -331,7 +333,7 @@ impl Resources {
             stimuli,
             currents,
             probes,
-            chunks,
+            propagation,
             device_csrs,
             max_submission_steps,
             staging_layout,

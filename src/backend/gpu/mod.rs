@@ -26,6 +26,7 @@ use buffers::{Resources, StimulusDispatch};
 pub use device::{GpuContext, REQUIRE_GPU_ENV};
 use layout::*;
 use pipelines::Pipelines;
+use synapses::PropagateKind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GpuError {
@@ -454,20 +455,20 @@ impl<'n> GpuBackend<'n> {
                     }
                 }
                 // Stage 4.
-                if !res.chunks.is_empty() {
+                if !res.propagation.is_empty() {
                     pass.set_pipeline(&p.dispatch_args);
                     pass.set_bind_group(2, &res.dispatch_args_bind_group, &[]);
                     pass.dispatch_workgroups(res.run.n_populations.div_ceil(WORKGROUP_SIZE), 1, 1);
-                    for chunk in &res.chunks {
-                        pass.set_pipeline(if chunk.procedural {
-                            &p.propagate_procedural
-                        } else {
-                            &p.propagate
+                    for d in &res.propagation {
+                        pass.set_pipeline(match d.kind {
+                            PropagateKind::Single => &p.propagate,
+                            PropagateKind::Pair => &p.propagate_pair,
+                            PropagateKind::Procedural => &p.propagate_procedural,
                         });
-                        pass.set_bind_group(2, &chunk.bind_group, &[]);
+                        pass.set_bind_group(2, &d.bind_group, &[]);
                         pass.dispatch_workgroups_indirect(
                             &res.dispatch_args,
-                            12 * u64::from(chunk.source_population),
+                            12 * u64::from(d.source_population),
                         );
                     }
                 }

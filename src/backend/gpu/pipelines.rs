@@ -68,6 +68,8 @@ pub struct Layouts {
     pub stimulus: wgpu::BindGroupLayout,
     pub probe: wgpu::BindGroupLayout,
     pub projection: wgpu::BindGroupLayout,
+    /// Two projection chunks of one source population (`propagate_pair`).
+    pub projection_pair: wgpu::BindGroupLayout,
     pub dispatch_args: wgpu::BindGroupLayout,
     /// Group 0 of connect.wgsl.
     pub connect: wgpu::BindGroupLayout,
@@ -82,6 +84,7 @@ pub struct Pipelines {
     pub record: wgpu::ComputePipeline,
     pub dispatch_args: wgpu::ComputePipeline,
     pub propagate: wgpu::ComputePipeline,
+    pub propagate_pair: wgpu::ComputePipeline,
     pub propagate_procedural: wgpu::ComputePipeline,
     pub step_end: wgpu::ComputePipeline,
     pub outdegree_fill: wgpu::ComputePipeline,
@@ -228,6 +231,25 @@ impl Layouts {
                     storage(4, true),
                 ],
             ),
+            projection_pair: layout(
+                device,
+                "projection pair",
+                &[
+                    // The first chunk, as in `projection`.
+                    uniform(0, size_of::<ProjectionParams>(), false),
+                    storage(1, true),
+                    storage(2, true),
+                    storage(3, true),
+                    storage(4, true),
+                    // The second chunk: its ProjectionParams, row offsets, targets, weights,
+                    // delays.
+                    uniform(10, size_of::<ProjectionParams>(), false),
+                    storage(11, true),
+                    storage(12, true),
+                    storage(13, true),
+                    storage(14, true),
+                ],
+            ),
             dispatch_args: layout(
                 device,
                 "dispatch args",
@@ -337,6 +359,12 @@ impl Pipelines {
                 &propagate,
                 "propagate",
                 &[&l.step, &l.state, &l.projection],
+            ),
+            propagate_pair: pipeline(
+                device,
+                &propagate,
+                "propagate_pair",
+                &[&l.step, &l.state, &l.projection_pair],
             ),
             propagate_procedural: pipeline(
                 device,

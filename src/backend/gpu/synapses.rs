@@ -18,6 +18,88 @@ pub struct ProjectionChunk {
     pub source_population: u32,
     pub bind_group: wgpu::BindGroup,
     pub procedural: bool,
+    /// What `bind_group` binds: the chunk's `ProjectionParams` and its row offsets, targets,
+    /// weights and delays (kept to bind two chunks in one `propagate_pair` dispatch).
+    pub params: wgpu::Buffer,
+    pub buffers: [wgpu::Buffer; 4],
+}
+
+/// How one propagation dispatch of a step runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PropagateKind {
+    /// `propagate`: one stored chunk.
+    Single,
+    /// `propagate_pair`: two stored chunks of one source population.
+    Pair,
+    /// `propagate_procedural`: a procedural projection's rows, drawn again.
+    Procedural,
+}
+
+/// One propagation dispatch of a step, sized by its source population's spike count.
+pub struct PropagateDispatch {
+    pub source_population: u32,
+    pub kind: PropagateKind,
+    pub bind_group: wgpu::BindGroup,
+}
+
+/// The propagation dispatches of a step: the stored chunks of each source population two by two
+/// (`propagate_pair`; an odd one alone), procedural ones alone, in the order of `chunks`.
+pub fn propagate_dispatches(
+    device: &wgpu::Device,
+    layouts: &super::pipelines::Layouts,
+    chunks: &[ProjectionChunk],
+) -> Vec<PropagateDispatch> {
+    let mut dispatches = Vec::new();
+    let mut pending: Vec<Option<&ProjectionChunk>> = Vec::new();
+    for chunk in chunks {
+        let p = chunk.source_population as usize;
+        if chunk.procedural {
+            dispatches.push(PropagateDispatch {
+                source_population: chunk.source_population,
+                kind: PropagateKind::Procedural,
+                bind_group: chunk.bind_group.clone(),
+            });
+            continue;
+        }
+        if pending.len() <= p {
+            pending.resize(p + 1, None);
+        }
+        match pending[p].take() {
+            None => pending[p] = Some(chunk),
+            Some(first) => {
+                let [a, b] = [first, chunk];
+                let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("projection pair"),
+                    layout: &layouts.projection_pair,
+                    entries: &[
+                        entry(0, &a.params),
+                        entry(1, &a.buffers[0]),
+                        entry(2, &a.buffers[1]),
+                        entry(3, &a.buffers[2]),
+                        entry(4, &a.buffers[3]),
+                        entry(10, &b.params),
+                        entry(11, &b.buffers[0]),
+                        entry(12, &b.buffers[1]),
+                        entry(13, &b.buffers[2]),
+                        entry(14, &b.buffers[3]),
+                    ],
+                });
+                dispatches.push(PropagateDispatch {
+                    source_population: chunk.source_population,
+                    kind: PropagateKind::Pair,
+                    bind_group,
+                });
+            }
+        }
+    }
+    for chunk in pending.into_iter().flatten() {
+        dispatches.push(PropagateDispatch {
+            source_population: chunk.source_population,
+            kind: PropagateKind::Single,
+            bind_group: chunk.bind_group.clone(),
+        });
+    }
+    dispatches
 }
 
 /// A projection's CSR on the device, for reading back (tests compare it with the host's).
@@ -213,15 +295,18 @@ fn params(network: &Network, proj: &Projection) -> ProjectionParams {
     }
 }
 
-fn projection_bind_group(
+/// A chunk of `proj`'s rows with its parameters and buffers (row offsets, targets, weights,
+/// delays), bound for `propagate` or `propagate_procedural`.
+fn projection_chunk(
     ctx: &SynapseContext<'_>,
     alloc: &mut Allocator<'_>,
     label: &str,
     params: &ProjectionParams,
     buffers: [&wgpu::Buffer; 4],
-) -> wgpu::BindGroup {
+    procedural: bool,
+) -> ProjectionChunk {
     let params_buffer = alloc.init(label, bytemuck::bytes_of(params), UNIFORM);
-    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+    let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some(label),
         layout: &ctx.pipelines.layouts.projection,
         entries: &[
@@ -231,7 +316,14 @@ fn projection_bind_group(
             entry(3, buffers[2]),
             entry(4, buffers[3]),
         ],
-    })
+    });
+    ProjectionChunk {
+        source_population: params.source_population,
+        bind_group,
+        procedural,
+        params: params_buffer,
+        buffers: buffers.map(|b| b.clone()),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -282,7 +374,7 @@ fn stored_chunk(
         synapse_begin: synapses.start as u32,
         ..params(network, proj)
     };
-    let bind_group = projection_bind_group(
+    let chunk = projection_chunk(
         ctx,
         alloc,
         &label,
@@ -293,12 +385,8 @@ fn stored_chunk(
             weights.as_ref().unwrap_or(placeholder),
             delays.as_ref().unwrap_or(placeholder),
         ],
+        false,
     );
-    let chunk = ProjectionChunk {
-        source_population: proj.source as u32,
-        bind_group,
-        procedural: false,
-    };
     (chunk, (targets, synapses.start as u64..synapses.end as u64))
 }
 
@@ -329,11 +417,7 @@ fn procedural(
         ..params(network, proj)
     };
     let label = format!("{} (procedural)", proj.name);
-    ProjectionChunk {
-        source_population: proj.source as u32,
-        bind_group: projection_bind_group(ctx, alloc, &label, &p, [placeholder; 4]),
-        procedural: true,
-    }
+    projection_chunk(ctx, alloc, &label, &p, [placeholder; 4], true)
 }
 
 /// Draw a rule's synapses on the device into chunked target buffers.
@@ -484,17 +568,14 @@ fn drawn_on_device(
                 ..params(network, proj)
             };
             let label = format!("{} rows {}..{}", proj.name, rows.start, rows.end);
-            ProjectionChunk {
-                source_population: proj.source as u32,
-                bind_group: projection_bind_group(
-                    ctx,
-                    alloc,
-                    &label,
-                    &p,
-                    [&offsets_buffer, buffer, placeholder, placeholder],
-                ),
-                procedural: false,
-            }
+            projection_chunk(
+                ctx,
+                alloc,
+                &label,
+                &p,
+                [&offsets_buffer, buffer, placeholder, placeholder],
+                false,
+            )
         })
         .collect();
     Ok((
