@@ -43,7 +43,8 @@ pub struct PropagateDispatch {
 }
 
 /// The propagation dispatches of a step: the stored chunks of each source population two by two
-/// (`propagate_pair`; an odd one alone), procedural ones alone, in the order of `chunks`.
+/// (`propagate_pair`; an odd one alone, last), procedural ones alone. Their order does not matter:
+/// integer atomics give the same sums in any order.
 pub fn propagate_dispatches(
     device: &wgpu::Device,
     layouts: &super::pipelines::Layouts,
