@@ -1,5 +1,6 @@
 //! GPU faults: a device lost in the middle of a run stops it with an error that says what
-//! happened and the way out, instead of a panic or a hang.
+//! happened and the way out, instead of a panic or a hang; and a driver's harmless complaint about
+//! the environment does not reach the user as an "error:" line.
 
 mod common;
 
@@ -40,4 +41,18 @@ fn a_lost_device_stops_the_run_with_a_clear_error() {
     ] {
         assert!(error.contains(part), "expected {part:?} in: {error}");
     }
+}
+
+#[test]
+fn listing_gpus_without_xdg_runtime_dir_prints_no_error() {
+    // libwayland, probed by Mesa's drivers, prints "error: XDG_RUNTIME_DIR is invalid or not set"
+    // where the variable is unset (as in CI); lifsim sets it for itself.
+    let output = common::cli::lifsim()
+        .arg("info")
+        .env_remove("XDG_RUNTIME_DIR")
+        .output()
+        .expect("lifsim info");
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
 }
