@@ -14,6 +14,7 @@ pub mod device;
 pub mod footprint;
 pub mod layout;
 pub mod pipelines;
+pub mod readback;
 pub mod synapses;
 
 use std::collections::VecDeque;
@@ -21,7 +22,7 @@ use std::sync::Arc;
 
 use crate::network::{Network, NeuronState, Synapses};
 
-use super::{steps_left, Backend, BackendError, Batch, Checkpoint, Spike};
+use super::{steps_left, Backend, BackendError, Batch, Checkpoint};
 use buffers::{Resources, StimulusDispatch};
 pub use device::{GpuContext, REQUIRE_GPU_ENV};
 use layout::*;
@@ -581,16 +582,8 @@ impl<'n> GpuBackend<'n> {
             self.planned_steps =
                 buffers::planned_submission_steps(room, per_step, self.res.max_submission_steps);
         }
-        let mut start = 0usize;
-        for (b, &end) in step_ends.iter().enumerate() {
-            // Atomics leave a step's spikes in any order: sort them as the CPU lists them.
-            let step_spikes = &mut spikes[start..end as usize];
-            step_spikes.sort_unstable();
-            let step = flight.first_step + b as u64;
-            out.spikes
-                .extend(step_spikes.iter().map(|&neuron| Spike { step, neuron }));
-            start = end as usize;
-        }
+        // Atomics leave a step's spikes in any order: sort them as the CPU lists them.
+        readback::sorted_spikes(flight.first_step, &step_ends, &mut spikes, &mut out.spikes);
         for ((probe, spec), out_samples) in self
             .res
             .probes
