@@ -154,3 +154,40 @@ fn a_network_too_large_for_memory_fails_cleanly() {
     assert!(!output.status.success());
     assert!(stdout.contains("choose smaller --sizes"), "{stdout}");
 }
+
+#[test]
+fn a_case_past_its_timeout_is_stopped_and_reported() {
+    // 1,000,000 neurons for 10 s take far longer than 1 s: stopped, reported, the next size
+    // of the series skipped.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json = dir.path().join("bench.json");
+    let started = std::time::Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_lifsim"))
+        .args(["bench", "--backend", "cpu", "--threads", "1"])
+        .args([
+            "--sizes",
+            "1M,2M",
+            "--t-stop",
+            "10000",
+            "--case-timeout",
+            "1",
+        ])
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("lifsim runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("N = 1,000,000: stopped after 1 s (--case-timeout)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("2,000,000"), "{stdout}");
+    assert!(started.elapsed().as_secs() < 30);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let failures = report["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0]["case"]["n"], 1_000_000);
+    assert_eq!(failures[0]["does_not_fit"], false);
+    assert!(report["results"].as_array().unwrap().is_empty());
+}

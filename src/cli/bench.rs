@@ -5,8 +5,10 @@
 //! so that its peak resident memory (`VmHWM`) is its own and a network too large for memory
 //! fails alone. The child prints its outcome as JSON on stdout.
 
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -52,6 +54,10 @@ pub struct BenchArgs {
     /// Also write the results as JSON to this file (rewritten after each case).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Stop a case that runs longer than this [s] (build, warm-up and simulation), report it as
+    /// failed, and skip the larger sizes of its series.
+    #[arg(long, default_value_t = 1800.0, value_name = "S", value_parser = parse_timeout)]
+    case_timeout: f64,
     /// Run one case (JSON) in this process and print its outcome as JSON.
     #[arg(long, hide = true, value_name = "CASE")]
     child: Option<String>,
@@ -95,7 +101,21 @@ fn parse_size(s: &str) -> Result<Size, String> {
 #[derive(Serialize, Deserialize)]
 enum ChildOutcome {
     Ran(Box<BenchResult>),
-    Failed { reason: String, does_not_fit: bool },
+    Failed {
+        reason: String,
+        does_not_fit: bool,
+    },
+    /// Stopped at `--case-timeout` (never printed by a child).
+    TimedOut {
+        after_s: f64,
+    },
+}
+
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number of seconds")),
+    }
 }
 
 pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -153,10 +173,30 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         println!("{}", Row::header());
         for &n in &sizes {
             let case = case(&args, backend, n, t);
-            match run_in_child(&case)? {
+            match run_in_child(&case, Duration::from_secs_f64(args.case_timeout))? {
                 ChildOutcome::Ran(result) => {
                     println!("{}", Row::of(&result));
                     report.results.push(*result);
+                }
+                ChildOutcome::TimedOut { after_s } => {
+                    let reason = format!(
+                        "stopped after {after_s:.0} s (--case-timeout); larger sizes of this series skipped"
+                    );
+                    println!(
+                        "{} N = {}: {reason}",
+                        series_name(backend, t),
+                        format::count(u64::from(n))
+                    );
+                    unexpected_failures += 1;
+                    report.failures.push(BenchFailure {
+                        case,
+                        reason,
+                        does_not_fit: false,
+                    });
+                    if let Some(path) = &args.json {
+                        write_json(path, &report)?;
+                    }
+                    break;
                 }
                 ChildOutcome::Failed {
                     reason,
@@ -314,27 +354,56 @@ impl Row {
     }
 }
 
-/// Run `case` in a child process and read its outcome.
-fn run_in_child(case: &BenchCase) -> anyhow::Result<ChildOutcome> {
+/// Run `case` in a child process and read its outcome; kill it after `timeout`.
+fn run_in_child(case: &BenchCase, timeout: Duration) -> anyhow::Result<ChildOutcome> {
     let exe = std::env::current_exe().context("cannot find the lifsim executable to re-run")?;
-    let output = Command::new(&exe)
+    let started = Instant::now();
+    let mut child = Command::new(&exe)
         .arg("bench")
         .arg("--child")
         .arg(serde_json::to_string(case)?)
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
+        .spawn()
         .with_context(|| format!("cannot run {}", exe.display()))?;
-    if !output.status.success() {
+    // Read its output as it comes, so that a full pipe never holds the child up.
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        stdout.read_to_end(&mut text).map(|_| text)
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().context("waiting for a case's process")? {
+            break status;
+        }
+        if started.elapsed() >= timeout {
+            // Already ended, or killed now: either way it is reaped below.
+            let _ = child.kill();
+            child
+                .wait()
+                .context("waiting for a stopped case's process")?;
+            let _ = reader.join();
+            return Ok(ChildOutcome::TimedOut {
+                after_s: started.elapsed().as_secs_f64(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reader of a case's output panicked"))?
+        .context("reading a case's output")?;
+    if !status.success() {
         return Ok(ChildOutcome::Failed {
-            reason: format!("the case's process ended with {}", output.status),
+            reason: format!("the case's process ended with {status}"),
             does_not_fit: false,
         });
     }
-    serde_json::from_slice(&output.stdout).with_context(|| {
+    serde_json::from_slice(&stdout).with_context(|| {
         format!(
             "the case's process printed no result: {}",
-            String::from_utf8_lossy(&output.stdout)
+            String::from_utf8_lossy(&stdout)
         )
     })
 }
