@@ -26,6 +26,9 @@ test: deps-test
 	# GPU tests run on whatever adapter exists (lavapipe without a GPU) and fail, not skip,
 	# when there is none; Python and browser checks fail, not skip, when their tools are missing.
 	export LIFSIM_REQUIRE_GPU=1 NODEVICE_SELECT=1 CI=$${CI:-true}
+	# Test binaries list GPUs themselves: keep libwayland's "XDG_RUNTIME_DIR is invalid" out of
+	# the log where the variable is unset (lifsim sets it for itself, see src/main.rs).
+	export XDG_RUNTIME_DIR="$${XDG_RUNTIME_DIR:-$${TMPDIR:-/tmp}}"
 	export PATH="$(CURDIR)/$(PYENV)/bin:$$PATH"
 	cargo test --all-targets
 	cargo fmt --all -- --check
