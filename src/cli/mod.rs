@@ -52,7 +52,8 @@ pub struct SimulationOverrides {
     /// Seed of every random number of the run (overrides `seed`).
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
-    /// Backend: auto (GPU if one exists, else CPU), cpu or gpu (overrides `backend`).
+    /// Backend: auto (a hardware GPU for 200,000 neurons or more, else the CPU), cpu or gpu
+    /// (overrides `backend`).
     #[arg(long, value_enum, value_name = "B")]
     backend: Option<BackendArg>,
     /// CPU threads (overrides `threads`; default: all cores).
