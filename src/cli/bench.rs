@@ -173,62 +173,58 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         println!("{}", Row::header());
         for &n in &sizes {
             let case = case(&args, backend, n, t);
-            match run_in_child(&case, Duration::from_secs_f64(args.case_timeout))? {
+            // A failure: what to print after "N = n: ", the reason, whether the network did not
+            // fit, whether larger sizes of the series are skipped.
+            let (line, reason, does_not_fit, stop) = match run_in_child(
+                &case,
+                Duration::from_secs_f64(args.case_timeout),
+            )? {
                 ChildOutcome::Ran(result) => {
                     println!("{}", Row::of(&result));
                     report.results.push(*result);
+                    (None, String::new(), false, false)
                 }
                 ChildOutcome::TimedOut { after_s } => {
                     let reason = format!(
-                        "stopped after {after_s:.0} s (--case-timeout); larger sizes of this series skipped"
-                    );
-                    println!(
-                        "{} N = {}: {reason}",
-                        series_name(backend, t),
-                        format::count(u64::from(n))
-                    );
-                    unexpected_failures += 1;
-                    report.failures.push(BenchFailure {
-                        case,
-                        reason,
-                        does_not_fit: false,
-                    });
-                    if let Some(path) = &args.json {
-                        write_json(path, &report)?;
-                    }
-                    break;
+                            "stopped after {after_s:.0} s (--case-timeout); larger sizes of this series skipped"
+                        );
+                    (Some(reason.clone()), reason, false, true)
                 }
+                // A network that does not fit stops its series: larger ones would not fit either.
                 ChildOutcome::Failed {
                     reason,
                     does_not_fit,
-                } => {
-                    if climb && does_not_fit {
-                        println!(
-                            "{} N = {}: does not fit ({reason}); the largest that fits is the last above",
-                            series_name(backend, t),
-                            format::count(u64::from(n))
-                        );
+                } => (
+                    Some(if climb && does_not_fit {
+                        format!("does not fit ({reason}); the largest that fits is the last above")
                     } else {
-                        println!(
-                            "{} N = {}: failed: {reason}",
-                            series_name(backend, t),
-                            format::count(u64::from(n))
-                        );
-                        unexpected_failures += 1;
-                    }
-                    report.failures.push(BenchFailure {
-                        case,
-                        reason,
-                        does_not_fit,
-                    });
-                    // Larger networks of this series would not fit either.
-                    if does_not_fit {
-                        break;
-                    }
+                        format!("failed: {reason}")
+                    }),
+                    reason,
+                    does_not_fit,
+                    does_not_fit,
+                ),
+            };
+            if let Some(line) = line {
+                println!(
+                    "{} N = {}: {line}",
+                    series_name(backend, t),
+                    format::count(u64::from(n))
+                );
+                if !(climb && does_not_fit) {
+                    unexpected_failures += 1;
                 }
+                report.failures.push(BenchFailure {
+                    case,
+                    reason,
+                    does_not_fit,
+                });
             }
             if let Some(path) = &args.json {
                 write_json(path, &report)?;
+            }
+            if stop {
+                break;
             }
         }
     }
