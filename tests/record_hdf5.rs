@@ -18,6 +18,10 @@ use lifsim::network::{self, Network};
 use lifsim::record::{self, RecordError, RunInfo, RunStatus, SonataWriter};
 use serde_json::{json, Value};
 
+mod common;
+
+use common::cli::python_check;
+
 const DT_MS: f64 = 0.1;
 
 /// HDF5 opens files without close-on-exec and holds a lock on each open file, so a child process
@@ -704,31 +708,6 @@ fn reading_other_files_says_what_is_wrong() {
     let error = record::read(&plain_hdf5).unwrap_err();
     assert!(matches!(error, RecordError::NotLifsim { .. }), "{error:?}");
     assert!(error.to_string().contains("magic"), "{error}");
-}
-
-/// Runs `tests/python/check_output.py` on `path` and returns what h5py (and libsonata) read, or
-/// `None` where Python or h5py is missing. Under CI (env `CI` set) a missing h5py fails instead.
-fn python_check(path: &Path) -> Option<Value> {
-    let unavailable = |reason: String| {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{reason}; CI must run the h5py check (pip install h5py numpy libsonata)"
-        );
-        eprintln!("skipping the Python check of the output file: {reason}");
-        None
-    };
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_output.py");
-    let output = match Command::new("python3").arg(&script).arg(path).output() {
-        Ok(output) => output,
-        Err(e) => return unavailable(format!("cannot run python3 ({e})")),
-    };
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    match output.status.code() {
-        Some(0) => {}
-        Some(2) => return unavailable(stderr.trim().to_owned()),
-        _ => panic!("check_output.py failed on {}:\n{stderr}", path.display()),
-    }
-    Some(serde_json::from_slice(&output.stdout).expect("check_output.py prints JSON"))
 }
 
 #[test]
