@@ -297,7 +297,11 @@ fn every_neuron_spiking_every_step_loses_no_spike() {
         let mut gpu = lifsim::backend::gpu::GpuBackend::new(&network, ctx).unwrap();
         let rec = lifsim::sim::run_to_memory(&network, &mut gpu).unwrap();
         assert_eq!(rec.spikes.len(), 70_000 * 300);
-        assert_eq!(gpu.record_halts(), 1, "halts with the record full");
+        assert_eq!(
+            gpu.host_times().record_halts,
+            1,
+            "halts with the record full"
+        );
     }
 }
 

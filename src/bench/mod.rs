@@ -11,7 +11,7 @@ pub mod runner;
 pub mod spec;
 
 pub use result::{
-    BenchBackend, BenchCase, BenchFailure, BenchReport, BenchResult, Dynamics, GpuHost, MachineInfo,
+    BenchBackend, BenchCase, BenchFailure, BenchReport, BenchResult, Dynamics, MachineInfo,
 };
 pub use runner::{check_fits, run_case, validate_case, BenchError, WARMUP_STEPS};
 pub use spec::scaled_coba;

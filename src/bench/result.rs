@@ -82,7 +82,7 @@ pub struct BenchResult {
     /// The GPU backend's host side during the simulation: submissions, record halts, and the
     /// time spent encoding, waiting and reading back (GPU backend only).
     #[serde(default)]
-    pub gpu_host: Option<GpuHost>,
+    pub gpu_host: Option<crate::backend::gpu::HostTimes>,
     /// `simulate_s` per simulated second (below 1: faster than real time).
     pub real_time_factor: f64,
     /// Neurons times steps, per `simulate_s`.
@@ -97,20 +97,6 @@ pub struct BenchResult {
     pub host_peak_bytes: Option<u64>,
     /// Device memory of the network on the GPU [bytes] (GPU backend only).
     pub device_bytes: Option<u64>,
-}
-
-/// Host-side time of a GPU run (`GpuBackend::host_times`).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GpuHost {
-    pub submissions: u64,
-    /// Submissions that halted with their spike record full.
-    pub record_halts: u64,
-    /// Writing per-step parameters, encoding and submitting [s].
-    pub encode_s: f64,
-    /// Waiting for submissions to finish [s].
-    pub wait_s: f64,
-    /// Reading results back and handing them out [s].
-    pub readback_s: f64,
 }
 
 /// The machine a report was measured on.

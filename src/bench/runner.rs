@@ -19,7 +19,7 @@ use crate::rng::Philox;
 use crate::sim::{self, RunError, Sink};
 
 use super::memory;
-use super::result::{BenchBackend, BenchCase, BenchResult, Dynamics, GpuHost};
+use super::result::{BenchBackend, BenchCase, BenchResult, Dynamics};
 use super::spec::{scaled_coba, DT_MS};
 
 /// Steps of the warm-up run (10 ms of network time).
@@ -217,19 +217,7 @@ pub fn run_case(case: &BenchCase, gpu: Option<Arc<GpuContext>>) -> Result<BenchR
     )?;
     let simulate_s = summary.wall.as_secs_f64();
     let (gpu_simulate_s, gpu_host) = match &backend {
-        Timed::Gpu(b) => {
-            let h = b.host_times();
-            (
-                b.gpu_time().map(|d| d.as_secs_f64()),
-                Some(GpuHost {
-                    submissions: h.submissions,
-                    record_halts: h.record_halts,
-                    encode_s: h.encode_s,
-                    wait_s: h.wait_s,
-                    readback_s: h.readback_s,
-                }),
-            )
-        }
+        Timed::Gpu(b) => (b.gpu_time().map(|d| d.as_secs_f64()), Some(b.host_times())),
         Timed::Cpu(_) => (None, None),
     };
     let backend_description = backend.as_backend().description();

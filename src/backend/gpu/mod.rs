@@ -168,9 +168,9 @@ struct Timestamps {
     period_ns: f64,
 }
 
-/// Where the host's time went in a run of the GPU backend (for `lifsim bench`): with
-/// submissions in flight, wall time above the GPU's own time is host work the GPU waited for.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// Where the host's time went in a run of the GPU backend (`gpu_host` in `lifsim bench --json`):
+/// with submissions in flight, wall time above the GPU's own time is host work the GPU waited for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HostTimes {
     /// Submissions encoded and submitted.
     pub submissions: u64,
@@ -329,13 +329,9 @@ impl<'n> GpuBackend<'n> {
         }))
     }
 
-    /// Submissions so far that halted with their spike record full (each costs the submission
-    /// queued behind it and a wait; see `buffers::planned_submission_steps`).
-    pub fn record_halts(&self) -> u64 {
-        self.host.record_halts
-    }
-
-    /// Where the host's time went so far, and how many submissions it made.
+    /// Where the host's time went so far, how many submissions it made, and how many of them
+    /// halted with their spike record full (each costs the submission queued behind it and a
+    /// wait; see `buffers::planned_submission_steps`).
     pub fn host_times(&self) -> HostTimes {
         self.host
     }
