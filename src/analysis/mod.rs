@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::record::OutputFile;
+use crate::record::{OutputFile, SpikeTable};
 
 pub use measures::{
     active_neurons, choose_pairs, cv_isi, fano_factor, mean_rate_hz, population_rate_hz,
@@ -296,6 +296,43 @@ pub struct FileStats {
     pub populations: Vec<PopulationStats>,
 }
 
+/// One population whose spikes a file holds, read for analysis over a window.
+pub struct PopulationTrains<'f> {
+    /// Its spikes as the file holds them (the population's name is `table.population`).
+    pub table: &'f SpikeTable,
+    /// Its neurons, silent ones included, and where that number came from.
+    pub n_neurons: u32,
+    pub size_source: SizeSource,
+    /// Its spikes in the window, neuron by neuron.
+    pub trains: SpikeTrains,
+}
+
+/// Every population whose spikes `file` holds, in the file's order, with its size and its spike
+/// trains over `window`.
+pub fn population_trains(
+    file: &OutputFile,
+    window: Window,
+) -> Result<Vec<PopulationTrains<'_>>, AnalysisError> {
+    file.spikes
+        .iter()
+        .zip(population_sizes(file))
+        .map(|(table, (n_neurons, size_source))| {
+            Ok(PopulationTrains {
+                table,
+                n_neurons,
+                size_source,
+                trains: SpikeTrains::from_spikes(
+                    &table.population,
+                    n_neurons,
+                    &table.node_ids,
+                    &table.timestamps_ms,
+                    window,
+                )?,
+            })
+        })
+        .collect()
+}
+
 /// The statistics of every population whose spikes `file` holds, over `window`.
 pub fn file_stats(
     file: &OutputFile,
@@ -303,26 +340,10 @@ pub fn file_stats(
     options: &StatsOptions,
 ) -> Result<FileStats, AnalysisError> {
     options.validate(window)?;
-    let populations = file
-        .spikes
+    let populations = population_trains(file, window)?
         .iter()
-        .zip(population_sizes(file))
-        .map(|(table, (n_neurons, source))| {
-            let trains = SpikeTrains::from_spikes(
-                &table.population,
-                n_neurons,
-                &table.node_ids,
-                &table.timestamps_ms,
-                window,
-            )?;
-            Ok(population_stats(
-                &table.population,
-                source,
-                &trains,
-                options,
-            ))
-        })
-        .collect::<Result<_, AnalysisError>>()?;
+        .map(|p| population_stats(&p.table.population, p.size_source, &p.trains, options))
+        .collect();
     Ok(FileStats {
         window,
         options: *options,

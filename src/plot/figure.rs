@@ -1,7 +1,7 @@
 //! What a figure shows, taken from an output file: which neurons the raster shows, the binned
 //! population rates, the traces. No drawing here.
 
-use crate::analysis::{population_rate_hz, population_sizes, SpikeTrains, Window};
+use crate::analysis::{population_rate_hz, population_trains, Window};
 use crate::record::OutputFile;
 
 use super::{PlotError, PlotOptions};
@@ -116,33 +116,24 @@ impl Figure {
         if file.spikes.is_empty() && file.reports.is_empty() {
             return Err(PlotError::Nothing);
         }
-        let rasters = file
-            .spikes
-            .iter()
-            .zip(population_sizes(file))
-            .map(|(table, (n_neurons, _))| {
-                let trains = SpikeTrains::from_spikes(
-                    &table.population,
-                    n_neurons,
-                    &table.node_ids,
-                    &table.timestamps_ms,
-                    window,
-                )?;
-                let shown = shown_nodes(n_neurons, options.max_neurons);
+        let rasters: Vec<Raster> = population_trains(file, window)?
+            .into_iter()
+            .map(|p| {
+                let shown = shown_nodes(p.n_neurons, options.max_neurons);
                 let mut marks = Vec::new();
                 for (row, &node) in shown.iter().enumerate() {
                     let row = row as u32;
-                    marks.extend(trains.train(node as usize).iter().map(|&t| (t, row)));
+                    marks.extend(p.trains.train(node as usize).iter().map(|&t| (t, row)));
                 }
-                Ok(Raster {
-                    population: table.population.clone(),
-                    n_neurons,
+                Raster {
+                    population: p.table.population.clone(),
+                    n_neurons: p.n_neurons,
                     shown,
                     marks,
-                    rate_hz: population_rate_hz(&trains, options.rate_bin_ms),
-                })
+                    rate_hz: population_rate_hz(&p.trains, options.rate_bin_ms),
+                }
             })
-            .collect::<Result<Vec<_>, PlotError>>()?;
+            .collect();
 
         let colour_of = |population: &str| {
             file.spikes
