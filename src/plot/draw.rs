@@ -1,6 +1,7 @@
 //! Drawing a [`Figure`] with plotters, on any of its backends (PNG and SVG here): the raster on
 //! top, the population rates below it, then one panel per recorded trace, on one time axis.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -94,6 +95,47 @@ fn label_style() -> TextStyle<'static> {
 }
 
 /// Spikes as dots, one band of rows per population, the first population on top.
+/// A panel over the figure's time window, with `y` on its vertical axis; room below for the time
+/// axis's title where `x_desc`.
+fn time_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: String,
+    y: std::ops::Range<f64>,
+    x_desc: bool,
+    figure: &Figure,
+) -> Result<TimeChart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    ChartBuilder::on(area)
+        .caption(caption, caption_style())
+        .margin(10)
+        .margin_right(30)
+        .x_label_area_size(if x_desc { 40 } else { 25 })
+        .y_label_area_size(70)
+        .build_cartesian_2d(figure.window.from_ms..figure.window.to_ms, y)
+}
+
+/// A panel of `time_chart`.
+type TimeChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The light grid and labelled axes of a panel of lines (rates, traces).
+fn draw_line_mesh<DB: DrawingBackend>(
+    chart: &mut TimeChart<'_, DB>,
+    y_desc: String,
+    x_desc: bool,
+) -> DrawResult<DB> {
+    let mut mesh = chart.configure_mesh();
+    mesh.y_desc(y_desc)
+        .max_light_lines(0)
+        .bold_line_style(BLACK.mix(0.08))
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .label_style(label_style())
+        .axis_desc_style(label_style());
+    if x_desc {
+        mesh.x_desc("time [ms]");
+    }
+    mesh.draw()
+}
+
 fn draw_raster<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     figure: &Figure,
@@ -101,16 +143,13 @@ fn draw_raster<DB: DrawingBackend>(
 ) -> DrawResult<DB> {
     let rows: u32 = figure.rasters.iter().map(|r| r.shown.len() as u32).sum();
     let captions: Vec<String> = figure.rasters.iter().map(|r| r.caption()).collect();
-    let mut chart = ChartBuilder::on(area)
-        .caption(format!("Spikes ({})", captions.join("; ")), caption_style())
-        .margin(10)
-        .margin_right(30)
-        .x_label_area_size(if x_desc { 40 } else { 25 })
-        .y_label_area_size(70)
-        .build_cartesian_2d(
-            figure.window.from_ms..figure.window.to_ms,
-            0.0..f64::from(rows.max(1)),
-        )?;
+    let mut chart = time_chart(
+        area,
+        format!("Spikes ({})", captions.join("; ")),
+        0.0..f64::from(rows.max(1)),
+        x_desc,
+        figure,
+    )?;
     let mut mesh = chart.configure_mesh();
     mesh.disable_mesh()
         .y_labels(0)
@@ -173,34 +212,17 @@ fn draw_rates<DB: DrawingBackend>(
         .iter()
         .flat_map(|r| r.rate_hz.iter().copied())
         .fold(0.0, f64::max);
-    let mut chart = ChartBuilder::on(area)
-        .caption(
-            format!(
-                "Population rate ({} ms bins, all neurons)",
-                figure.rate_bin_ms
-            ),
-            caption_style(),
-        )
-        .margin(10)
-        .margin_right(30)
-        .x_label_area_size(if x_desc { 40 } else { 25 })
-        .y_label_area_size(70)
-        .build_cartesian_2d(
-            figure.window.from_ms..figure.window.to_ms,
-            0.0..(peak * 1.1).max(1.0),
-        )?;
-    let mut mesh = chart.configure_mesh();
-    mesh.y_desc("rate [Hz]")
-        .max_light_lines(0)
-        .bold_line_style(BLACK.mix(0.08))
-        .x_label_formatter(&tick)
-        .y_label_formatter(&tick)
-        .label_style(label_style())
-        .axis_desc_style(label_style());
-    if x_desc {
-        mesh.x_desc("time [ms]");
-    }
-    mesh.draw()?;
+    let mut chart = time_chart(
+        area,
+        format!(
+            "Population rate ({} ms bins, all neurons)",
+            figure.rate_bin_ms
+        ),
+        0.0..(peak * 1.1).max(1.0),
+        x_desc,
+        figure,
+    )?;
+    draw_line_mesh(&mut chart, "rate [Hz]".to_string(), x_desc)?;
     for (index, raster) in figure.rasters.iter().enumerate() {
         let from = figure.window.from_ms;
         let bin = figure.rate_bin_ms;
@@ -247,25 +269,12 @@ fn draw_traces<DB: DrawingBackend>(
     } else {
         (0.0, 1.0)
     };
-    let mut chart = ChartBuilder::on(area)
-        .caption(panel.caption(), caption_style())
-        .margin(10)
-        .margin_right(30)
-        .x_label_area_size(if x_desc { 40 } else { 25 })
-        .y_label_area_size(70)
-        .build_cartesian_2d(figure.window.from_ms..figure.window.to_ms, low..high)?;
-    let mut mesh = chart.configure_mesh();
-    mesh.y_desc(format!("{} [{}]", panel.variable, panel.units))
-        .max_light_lines(0)
-        .bold_line_style(BLACK.mix(0.08))
-        .x_label_formatter(&tick)
-        .y_label_formatter(&tick)
-        .label_style(label_style())
-        .axis_desc_style(label_style());
-    if x_desc {
-        mesh.x_desc("time [ms]");
-    }
-    mesh.draw()?;
+    let mut chart = time_chart(area, panel.caption(), low..high, x_desc, figure)?;
+    draw_line_mesh(
+        &mut chart,
+        format!("{} [{}]", panel.variable, panel.units),
+        x_desc,
+    )?;
     let base = colour(panel.colour);
     let n = panel.lines.len().max(1);
     for (i, (_, samples)) in panel.lines.iter().enumerate() {
