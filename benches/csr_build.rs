@@ -18,35 +18,25 @@ fn csr_build(c: &mut Criterion) {
     let mut group = c.benchmark_group("csr_build");
     group.throughput(Throughput::Elements(synapses));
     let rng = Philox::new(1);
+    // One population onto itself, NEST's defaults (autapses and multapses allowed).
+    let context = |threads| RuleContext {
+        n_sources: N,
+        n_targets: N,
+        same_population: true,
+        allow_autapses: true,
+        allow_multapses: true,
+        projection: 0,
+        threads,
+    };
     for threads in [1, 2] {
-        let ctx = RuleContext {
-            n_sources: N,
-            n_targets: N,
-            same_population: true,
-            allow_autapses: true,
-            allow_multapses: true,
-            projection: 0,
-            threads,
-        };
+        let ctx = context(threads);
         group.bench_function(BenchmarkId::new("fixed_indegree", threads), |b| {
             b.iter(|| connect(&ConnectionRule::FixedIndegree(INDEGREE), &ctx, &rng))
         });
     }
 
     // The transpose alone, from per-target source lists.
-    let drawn = connect(
-        &ConnectionRule::FixedIndegree(INDEGREE),
-        &RuleContext {
-            n_sources: N,
-            n_targets: N,
-            same_population: true,
-            allow_autapses: true,
-            allow_multapses: true,
-            projection: 0,
-            threads: 2,
-        },
-        &rng,
-    );
+    let drawn = connect(&ConnectionRule::FixedIndegree(INDEGREE), &context(2), &rng);
     let mut sources = vec![0u32; drawn.targets.len()];
     let mut filled = vec![0u64; N as usize];
     for (s, w) in drawn.row_offsets.windows(2).enumerate() {
