@@ -191,3 +191,19 @@ fn a_case_past_its_timeout_is_stopped_and_reported() {
     assert_eq!(failures[0]["does_not_fit"], false);
     assert!(report["results"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn a_case_timeout_that_is_not_a_positive_number_is_refused() {
+    for bad in ["0", "-5", "soon"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_lifsim"))
+            .args(["bench", "--case-timeout", bad])
+            .output()
+            .expect("lifsim runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{bad:?} is not a positive number of seconds")),
+            "{stderr}"
+        );
+    }
+}
