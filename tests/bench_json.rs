@@ -196,7 +196,7 @@ fn a_case_past_its_timeout_is_stopped_and_reported() {
 fn a_case_timeout_that_is_not_a_positive_number_is_refused() {
     for bad in ["0", "-5", "soon"] {
         let output = Command::new(env!("CARGO_BIN_EXE_lifsim"))
-            .args(["bench", "--case-timeout", bad])
+            .args(["bench", &format!("--case-timeout={bad}")])
             .output()
             .expect("lifsim runs");
         let stderr = String::from_utf8_lossy(&output.stderr);
