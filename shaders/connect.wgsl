@@ -9,7 +9,13 @@
 //   all_to_all_fill  row r holds every target (but r itself without autapses);
 //   one_to_one_fill  row r holds r;
 //   indegree_count   fixed_indegree: target t draws k sources; count each source's synapses;
-//   indegree_fill    the same draws again: append t to each drawn source's row.
+//   indegree_fill    the same draws again: append t to each drawn source's row;
+//   total_count      fixed_total_number: pair i is words 2i, 2i + 1 of stream row 0xffffffff
+//                    (source, then target); count each source's synapses;
+//   total_fill       the same pairs again: append each target to its source's row;
+//   bernoulli_count  pairwise_bernoulli, one thread per segment of a row (shared/bernoulli.wgsl):
+//                    count the row's synapses;
+//   bernoulli_fill   the same walks again: append each target to the row.
 // A fill dispatch covers synapse chunks `chunk_first .. chunk_first + 8` (one binding each).
 
 // Twin: ConnectParams (src/backend/gpu/layout.rs).
@@ -28,8 +34,9 @@ struct Connect {
     row_end: u32,
     // Number of work items (threads that do something) of this dispatch.
     items: u32,
-    pad0: u32,
-    pad1: u32,
+    // Targets per segment of a pairwise_bernoulli row, and its number of thresholds.
+    segment: u32,
+    table_length: u32,
     // First synapse of each bound chunk, and one past the last bound chunk's end.
     chunk_starts: array<vec4<u32>, 3>,
 }
@@ -47,6 +54,12 @@ struct Connect {
 @group(0) @binding(8) var<storage, read_write> targets5: array<u32>;
 @group(0) @binding(9) var<storage, read_write> targets6: array<u32>;
 @group(0) @binding(10) var<storage, read_write> targets7: array<u32>;
+// Thresholds of a pairwise_bernoulli rule (shared/bernoulli.wgsl).
+@group(0) @binding(11) var<storage, read> bernoulli_thresholds: array<u32>;
+
+fn bernoulli_threshold(j: u32) -> u32 {
+    return bernoulli_thresholds[j];
+}
 
 fn chunk_start(c: u32) -> u32 {
     return connect.chunk_starts[c / 4u][c % 4u];
@@ -79,6 +92,11 @@ fn thread_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
 fn partner(word: u32, pool: u32, row: u32) -> u32 {
     let v = mul_hi(word, pool);
     return select(v, v + 1u, connect.exclude_self != 0u && v >= row);
+}
+
+// Append `t` to row `s` (rows counted and offset beforehand; the cursors start at zero).
+fn append(s: u32, t: u32) {
+    store(row_offsets[s] + atomicAdd(&row_counts[s], 1u), t);
 }
 
 // The four words of block b of the draws of `row`.
@@ -180,8 +198,109 @@ fn indegree_fill(
         if (4u * b + lane < connect.k) {
             let s = partner(words[lane], pool, t);
             if (s >= connect.row_begin && s < connect.row_end) {
-                store(row_offsets[s] + atomicAdd(&row_counts[s], 1u), t);
+                append(s, t);
             }
         }
+    }
+}
+
+// fixed_total_number: the source and target of pair `2 b + h` from block b.
+fn total_pair(words: vec4<u32>, h: u32) -> vec2<u32> {
+    let s = mul_hi(words[2u * h], connect.n_sources);
+    let t = partner(words[2u * h + 1u], connect.n_targets - connect.exclude_self, s);
+    return vec2<u32>(s, t);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn total_count(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let b = thread_index(wid, nwg, lid);
+    if (b >= connect.items) {
+        return;
+    }
+    let words = block(0xffffffffu, b);
+    for (var h = 0u; h < 2u; h++) {
+        if (2u * b + h < connect.k) {
+            atomicAdd(&row_counts[total_pair(words, h).x], 1u);
+        }
+    }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn total_fill(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let b = thread_index(wid, nwg, lid);
+    if (b >= connect.items) {
+        return;
+    }
+    let words = block(0xffffffffu, b);
+    for (var h = 0u; h < 2u; h++) {
+        if (2u * b + h < connect.k) {
+            let pair = total_pair(words, h);
+            if (pair.x >= connect.row_begin && pair.x < connect.row_end) {
+                append(pair.x, pair.y);
+            }
+        }
+    }
+}
+
+// pairwise_bernoulli: the walk of work item `item`, a segment of a row in row_begin..row_end.
+fn bernoulli_item(item: u32) -> BernoulliWalk {
+    let segments = bernoulli_segments(connect.n_targets, connect.segment);
+    return bernoulli_walk(
+        connect.row_begin + item / segments,
+        item % segments,
+        connect.segment,
+        connect.n_targets,
+        connect.stream,
+        vec2<u32>(connect.key0, connect.key1),
+        connect.table_length,
+        connect.exclude_self,
+    );
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn bernoulli_count(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let item = thread_index(wid, nwg, lid);
+    if (item >= connect.items) {
+        return;
+    }
+    var walk = bernoulli_item(item);
+    var count = 0u;
+    while (bernoulli_next(&walk) != BERNOULLI_DONE) {
+        count++;
+    }
+    if (count > 0u) {
+        atomicAdd(&row_counts[walk.row], count);
+    }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn bernoulli_fill(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let item = thread_index(wid, nwg, lid);
+    if (item >= connect.items) {
+        return;
+    }
+    var walk = bernoulli_item(item);
+    loop {
+        let t = bernoulli_next(&walk);
+        if (t == BERNOULLI_DONE) {
+            break;
+        }
+        append(walk.row, t);
     }
 }

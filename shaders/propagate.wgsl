@@ -24,14 +24,20 @@ struct Projection {
     row_begin: u32,
     row_end: u32,
     synapse_begin: u32,
-    // Procedural rows (propagate_procedural): 1 fixed_outdegree, 2 all_to_all, 3 one_to_one.
+    // Procedural rows (propagate_procedural): 1 fixed_outdegree, 2 all_to_all, 3 one_to_one,
+    // 4 pairwise_bernoulli.
     row_kind: u32,
-    // Draws per row (fixed_outdegree).
+    // Draws per row (fixed_outdegree), targets per segment (pairwise_bernoulli).
     row_length: u32,
     n_targets: u32,
     exclude_self: u32,
     // Philox stream word of the rule; the key is the run's (RunParams).
     stream: u32,
+    // Thresholds of pairwise_bernoulli, bound as `targets`.
+    table_length: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
 }
 
 @group(2) @binding(0) var<uniform> proj: Projection;
@@ -47,6 +53,11 @@ struct Projection {
 @group(2) @binding(12) var<storage, read> targets_b: array<u32>;
 @group(2) @binding(13) var<storage, read> weights_b: array<i32>;
 @group(2) @binding(14) var<storage, read> delays_b: array<u32>;
+
+// A procedural pairwise_bernoulli rule binds its thresholds as `targets`.
+fn bernoulli_threshold(j: u32) -> u32 {
+    return targets[j];
+}
 
 // Indirect dispatch arguments, three words per population (bound only to `dispatch_args`).
 @group(2) @binding(5) var<storage, read_write> dispatch_args_out: array<u32>;
@@ -186,6 +197,28 @@ fn propagate_procedural(
                     let v = mul_hi(words[lane], pool);
                     deliver(select(v, v + 1u, proj.exclude_self != 0u && v >= row), proj.weight, proj.delay);
                 }
+            }
+        }
+    } else if (proj.row_kind == 4u) {
+        // pairwise_bernoulli: each thread walks segments of the row.
+        let segments = bernoulli_segments(proj.n_targets, proj.row_length);
+        for (var g = lid; g < segments; g += WORKGROUP_SIZE) {
+            var walk = bernoulli_walk(
+                row,
+                g,
+                proj.row_length,
+                proj.n_targets,
+                proj.stream,
+                vec2<u32>(run.key0, run.key1),
+                proj.table_length,
+                proj.exclude_self,
+            );
+            loop {
+                let t = bernoulli_next(&walk);
+                if (t == BERNOULLI_DONE) {
+                    break;
+                }
+                deliver(t, proj.weight, proj.delay);
             }
         }
     } else if (proj.row_kind == 2u) {

@@ -93,11 +93,18 @@ impl Philox {
     /// A sequential reader over the words of `(stream, item)`, for draws whose number is not
     /// known in advance (connection rules). Deterministic: the n-th word is always the same.
     pub fn sequence(&self, stream: u32, item: u32) -> WordSequence {
+        self.sequence_from(stream, item, 0)
+    }
+
+    /// Like [`Philox::sequence`], from block `first_block` on: `first_block = part << 32` gives
+    /// `part` of an item its own sequence (counter word 1), as `pairwise_bernoulli` draws the
+    /// segments of a row.
+    pub fn sequence_from(&self, stream: u32, item: u32, first_block: u64) -> WordSequence {
         WordSequence {
             rng: *self,
             stream,
             item,
-            block: 0,
+            block: first_block,
             buffer: [0; 4],
             used: 4,
         }

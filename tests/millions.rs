@@ -70,6 +70,44 @@ fn rules_network(seed: u64) -> NetworkSpec {
         1.0,
         ConnectionRule::AllToAll,
     ));
+    // Rows of random length: pairwise_bernoulli over several segments per row (with and without
+    // autapses) and fixed_total_number (within one population without autapses, and across).
+    s.projections.push(projection(
+        2,
+        1,
+        Receptor::Excitatory,
+        0.5,
+        0.4,
+        ConnectionRule::PairwiseBernoulli(0.05),
+    ));
+    let mut p = projection(
+        1,
+        1,
+        Receptor::Inhibitory,
+        0.5,
+        0.1,
+        ConnectionRule::PairwiseBernoulli(0.02),
+    );
+    p.allow_autapses = false;
+    s.projections.push(p);
+    s.projections.push(projection(
+        0,
+        2,
+        Receptor::Excitatory,
+        0.3,
+        0.2,
+        ConnectionRule::FixedTotalNumber(30_000),
+    ));
+    let mut p = projection(
+        2,
+        2,
+        Receptor::Inhibitory,
+        0.5,
+        0.1,
+        ConnectionRule::FixedTotalNumber(4_000),
+    );
+    p.allow_autapses = false;
+    s.projections.push(p);
     s.stimuli.push(stimulus(
         0,
         0..3000,
@@ -140,7 +178,10 @@ fn procedural_and_stored_give_the_same_spikes() {
     let stored = rules_network(7);
     let mut procedural = stored.clone();
     for p in &mut procedural.projections {
-        if !matches!(p.rule, ConnectionRule::FixedIndegree(_)) {
+        if !matches!(
+            p.rule,
+            ConnectionRule::FixedIndegree(_) | ConnectionRule::FixedTotalNumber(_)
+        ) {
             p.storage = SynapseStorage::Procedural;
         }
     }
@@ -152,7 +193,7 @@ fn procedural_and_stored_give_the_same_spikes() {
             .iter()
             .filter(|p| matches!(p.synapses, Synapses::Procedural(_)))
             .count()
-            == 4
+            == 6
     );
     for kind in backends() {
         let a = simulate(&a_net, kind);

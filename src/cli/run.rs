@@ -249,8 +249,13 @@ fn with_backend<R>(
         .iter()
         .any(|p| matches!(p.synapses, lifsim::network::Synapses::Deferred(_)));
     say!(
-        "network: {} neurons, {} synapses{}, built in {}",
+        "network: {} neurons, {}{} synapses{}, built in {}",
         format::count(u64::from(network.n_neurons())),
+        if network.synapse_count_is_exact() {
+            ""
+        } else {
+            "about "
+        },
         format::count(network.n_synapses()),
         if drawn_by_backend {
             " (drawn as the backend starts)"

@@ -58,8 +58,13 @@ pub fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let gpu = lifsim::backend::gpu::footprint::of_size(&size, &spec, u64::MAX);
     println!();
     println!(
-        "total: {} neurons, {} synapses",
+        "total: {} neurons, {}{} synapses",
         format::count(size.neurons),
+        if size.projections.iter().all(|p| p.exact) {
+            ""
+        } else {
+            "~"
+        },
         format::count(size.synapses)
     );
     println!(

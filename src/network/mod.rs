@@ -3,6 +3,7 @@
 //! the initial state. Building is seeded and deterministic for any thread count. Backends take a
 //! `Network` and know nothing of configs.
 
+pub mod bernoulli;
 mod build;
 pub mod csr;
 pub mod rules;
@@ -19,7 +20,7 @@ pub use stimulus::{
     current_change_steps, CurrentInput, PoissonInput, SpikeInput, Stimulus, StimulusInput,
 };
 pub use synapses::{
-    can_merge, in_weight_bound, merged_indegree_csr, RowRule, RowRuleKind, Synapses,
+    can_merge, in_weight_bound, merged_indegree_csr, RowDrawer, RowRule, RowRuleKind, Synapses,
 };
 
 use crate::config::{NetworkSpec, Receptor};
@@ -189,11 +190,19 @@ impl Network {
         self.populations.iter().map(|p| p.n).sum()
     }
 
+    /// The number of synapses (an expectation where [`Network::synapse_count_is_exact`] is
+    /// false).
     pub fn n_synapses(&self) -> u64 {
         self.projections
             .iter()
             .map(|p| p.synapses.n_synapses())
             .sum()
+    }
+
+    /// Whether [`Network::n_synapses`] is exact: not while a `pairwise_bernoulli` rule is left
+    /// to the backend to draw.
+    pub fn synapse_count_is_exact(&self) -> bool {
+        self.projections.iter().all(|p| p.synapses.count_is_exact())
     }
 
     /// Slots of each delay ring.

@@ -9,6 +9,7 @@ use std::ops::Range;
 use crate::config::ConnectionRule;
 use crate::rng::{Philox, Stream, WordSequence};
 
+use super::bernoulli::BernoulliDraw;
 use super::csr::Wiring;
 
 /// What a connection rule needs to know about the two populations.
@@ -284,33 +285,22 @@ fn fixed_total_number(ctx: &RuleContext, rng: &Philox, n: u64) -> Wiring {
     Wiring::from_pairs(ctx.n_sources as usize, &pairs)
 }
 
-/// Each (source, target) pair independently with probability `p`, by geometric skipping over
-/// each source's candidate targets (Batagelj & Brandes 2005): O(synapses), not O(pairs).
+/// Each (source, target) pair independently with probability `p`, by geometric skips over each
+/// source's candidate targets, in integer arithmetic (see [`BernoulliDraw`]): O(synapses), not
+/// O(pairs), and the same synapses a GPU draws.
 fn pairwise_bernoulli(ctx: &RuleContext, rng: &Philox, p: f64) -> Wiring {
-    let stream = Stream::Connectivity.word(ctx.projection);
     let excl = ctx.excludes_self();
-    let log_q = (1.0 - p).ln();
+    if p >= 1.0 {
+        return all_to_all(ctx);
+    }
+    let stream = Stream::Connectivity.word(ctx.projection);
+    let draw = BernoulliDraw::new(p, ctx.n_targets, excl);
     let chunks = par_map_ranges(ctx.n_sources as usize, ctx.threads, |sources| {
         let mut counts = Vec::with_capacity(sources.len());
         let mut targets = Vec::new();
         for s in sources {
             let before = targets.len();
-            if p >= 1.0 {
-                targets.extend((0..ctx.n_targets).filter(|&t| !(excl && t as usize == s)));
-            } else if p > 0.0 {
-                let mut seq = rng.sequence(stream, s as u32);
-                let mut t: i64 = -1;
-                loop {
-                    let u = 1.0 - seq.next_f64(); // (0, 1]
-                    t += 1 + (u.ln() / log_q).floor() as i64;
-                    if t >= i64::from(ctx.n_targets) {
-                        break;
-                    }
-                    if !(excl && t as usize == s) {
-                        targets.push(t as u32);
-                    }
-                }
-            }
+            draw.row_targets(rng, stream, s as u32, &mut targets);
             counts.push((targets.len() - before) as u64);
         }
         vec![(counts, targets)]

@@ -3,6 +3,7 @@
 
 use crate::config::{ConnectionRule, NetworkSpec, ProjectionSpec, SynapseStorage};
 
+use super::bernoulli::table_bytes;
 use super::stimulus::ms_to_steps;
 
 /// Size of one projection.
@@ -20,7 +21,8 @@ pub struct ProjectionSize {
     pub host_bytes: u64,
     /// Device memory with the GPU backend: row offsets (4 bytes per source), targets (4 per
     /// synapse), per-synapse weights (4) and delays (2, packed in pairs) when they differ; a
-    /// count per source while fixed_indegree is drawn on the device; nothing when procedural.
+    /// count per source while fixed_indegree, fixed_total_number or pairwise_bernoulli is drawn
+    /// on the device; nothing when procedural but pairwise_bernoulli's table of thresholds.
     pub device_bytes: u64,
 }
 
@@ -97,20 +99,31 @@ fn projection_size(spec: &NetworkSpec, p: &ProjectionSpec) -> ProjectionSize {
             ConnectionRule::FixedIndegree(_) | ConnectionRule::FixedOutdegree(_) => {
                 p.allow_multapses
             }
-            ConnectionRule::AllToAll | ConnectionRule::OneToOne => true,
-            _ => false,
+            ConnectionRule::FixedTotalNumber(n) => p.allow_multapses && n <= u64::from(u32::MAX),
+            ConnectionRule::AllToAll
+            | ConnectionRule::OneToOne
+            | ConnectionRule::PairwiseBernoulli(_) => true,
         };
     let (device_storage, host_bytes, device_bytes) = if p.storage == SynapseStorage::Procedural {
-        ("procedural", 0, 0)
+        let table = match p.rule {
+            ConnectionRule::PairwiseBernoulli(p) => table_bytes(p),
+            _ => 0,
+        };
+        ("procedural", 0, table)
     } else {
         let device = 4 * (n_s + 1)
             + synapses * 4
             + synapses * 4 * u64::from(weights)
             + synapses.div_ceil(2) * 4 * u64::from(delays)
-            + if drawn_on_device && matches!(p.rule, ConnectionRule::FixedIndegree(_)) {
-                4 * n_s
-            } else {
-                0
+            + match p.rule {
+                // The device counts each row's synapses first.
+                ConnectionRule::FixedIndegree(_) | ConnectionRule::FixedTotalNumber(_)
+                    if drawn_on_device =>
+                {
+                    4 * n_s
+                }
+                ConnectionRule::PairwiseBernoulli(p) if drawn_on_device => 4 * n_s + table_bytes(p),
+                _ => 0,
             };
         let storage = if drawn_on_device {
             "drawn on the device"

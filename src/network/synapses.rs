@@ -5,6 +5,7 @@
 use crate::config::{ConnectionRule, ProjectionSpec};
 use crate::rng::{Philox, Stream, WordSequence};
 
+use super::bernoulli::BernoulliDraw;
 use super::build::delay_steps;
 use super::csr::{Csr, PerSynapse, Wiring};
 use super::rules::{self, RuleContext};
@@ -22,10 +23,20 @@ pub enum Synapses {
 }
 
 impl Synapses {
+    /// The number of synapses (the expectation where [`Synapses::count_is_exact`] is false).
     pub fn n_synapses(&self) -> u64 {
         match self {
             Synapses::Stored(csr) => csr.n_synapses() as u64,
             Synapses::Deferred(rule) | Synapses::Procedural(rule) => rule.n_synapses(),
+        }
+    }
+
+    /// Whether [`Synapses::n_synapses`] is the count itself: not for a `pairwise_bernoulli` rule
+    /// left to the backend, whose count is known once drawn.
+    pub fn count_is_exact(&self) -> bool {
+        match self {
+            Synapses::Stored(_) => true,
+            Synapses::Deferred(rule) | Synapses::Procedural(rule) => rule.count_is_exact(),
         }
     }
 
@@ -45,8 +56,9 @@ impl Synapses {
     }
 }
 
-/// The connection rules whose synapses a backend can draw itself, a row or a target at a time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The connection rules whose synapses a backend can draw itself, a row, a target or a synapse
+/// at a time.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum RowRuleKind {
     /// `k` sources per target, with multapses: drawn per target.
     FixedIndegree(u32),
@@ -54,12 +66,18 @@ pub enum RowRuleKind {
     FixedOutdegree(u32),
     AllToAll,
     OneToOne,
+    /// `n` synapses between uniformly drawn pairs, with multapses: pair `i` is words `2i` and
+    /// `2i + 1` of one stream (see `rules::fixed_total_number`).
+    FixedTotalNumber(u32),
+    /// Each pair with probability `p` (0 <= p < 1; p = 1 is `AllToAll`): drawn per source row,
+    /// segment by segment (see [`BernoulliDraw`]).
+    PairwiseBernoulli(f64),
 }
 
 /// A connection rule with one weight and one delay, that draws the same synapses wherever it
 /// runs: partner `m` of row `r` comes from word `m` of the stream `(Connectivity, projection, r)`
-/// (see `rules::draw_partners`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// (see `rules::draw_partners`; `pairwise_bernoulli`: [`BernoulliDraw`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RowRule {
     pub kind: RowRuleKind,
     pub n_sources: u32,
@@ -98,6 +116,11 @@ impl RowRule {
             }
             ConnectionRule::AllToAll => RowRuleKind::AllToAll,
             ConnectionRule::OneToOne => RowRuleKind::OneToOne,
+            ConnectionRule::FixedTotalNumber(n) if proj.allow_multapses => {
+                RowRuleKind::FixedTotalNumber(u32::try_from(n).ok()?)
+            }
+            ConnectionRule::PairwiseBernoulli(p) if p >= 1.0 => RowRuleKind::AllToAll,
+            ConnectionRule::PairwiseBernoulli(p) => RowRuleKind::PairwiseBernoulli(p),
             _ => return None,
         };
         Some(RowRule {
@@ -112,9 +135,15 @@ impl RowRule {
         })
     }
 
+    /// The number of synapses; for `pairwise_bernoulli` its expectation (see
+    /// [`RowRule::count_is_exact`]).
     pub fn n_synapses(&self) -> u64 {
         let (n_s, n_t) = (u64::from(self.n_sources), u64::from(self.n_targets));
         match self.kind {
+            RowRuleKind::FixedTotalNumber(n) => u64::from(n),
+            RowRuleKind::PairwiseBernoulli(p) => {
+                ((n_s * (n_t - u64::from(self.exclude_self))) as f64 * p).round() as u64
+            }
             RowRuleKind::FixedIndegree(k) => n_t * u64::from(k),
             RowRuleKind::FixedOutdegree(k) => n_s * u64::from(k),
             RowRuleKind::AllToAll => n_s * (n_t - u64::from(self.exclude_self)),
@@ -126,6 +155,11 @@ impl RowRule {
                 }
             }
         }
+    }
+
+    /// Whether [`RowRule::n_synapses`] is the count itself (not an expectation).
+    pub fn count_is_exact(&self) -> bool {
+        !matches!(self.kind, RowRuleKind::PairwiseBernoulli(_))
     }
 
     /// The rule's context for the host's connection rules.
@@ -148,6 +182,8 @@ impl RowRule {
             RowRuleKind::FixedOutdegree(k) => ConnectionRule::FixedOutdegree(k),
             RowRuleKind::AllToAll => ConnectionRule::AllToAll,
             RowRuleKind::OneToOne => ConnectionRule::OneToOne,
+            RowRuleKind::FixedTotalNumber(n) => ConnectionRule::FixedTotalNumber(u64::from(n)),
+            RowRuleKind::PairwiseBernoulli(p) => ConnectionRule::PairwiseBernoulli(p),
         };
         let Wiring {
             row_offsets,
@@ -161,36 +197,89 @@ impl RowRule {
         }
     }
 
-    /// Whether a source's row can be drawn on its own (not `FixedIndegree`, drawn per target).
+    /// Whether a source's row can be drawn on its own (so procedurally): not `FixedIndegree`
+    /// (drawn per target) nor `FixedTotalNumber` (drawn per synapse).
     pub fn draws_rows(&self) -> bool {
-        !matches!(self.kind, RowRuleKind::FixedIndegree(_))
+        !matches!(
+            self.kind,
+            RowRuleKind::FixedIndegree(_) | RowRuleKind::FixedTotalNumber(_)
+        )
     }
 
-    /// Append the targets of source `row` to `out`, in draw order (a stored row holds the same
-    /// targets, sorted). Not for `FixedIndegree`.
-    pub fn row_targets(&self, rng: &Philox, row: u32, out: &mut Vec<u32>) {
+    /// Whether a device draw counts each row's synapses first (the rows' lengths are not known
+    /// beforehand).
+    pub fn counts_rows(&self) -> bool {
+        matches!(
+            self.kind,
+            RowRuleKind::FixedIndegree(_)
+                | RowRuleKind::FixedTotalNumber(_)
+                | RowRuleKind::PairwiseBernoulli(_)
+        )
+    }
+
+    /// How `pairwise_bernoulli` draws its rows (None for the other rules).
+    pub fn bernoulli(&self) -> Option<BernoulliDraw> {
         match self.kind {
+            RowRuleKind::PairwiseBernoulli(p) => {
+                Some(BernoulliDraw::new(p, self.n_targets, self.exclude_self))
+            }
+            _ => None,
+        }
+    }
+
+    /// The rule, ready to draw rows again and again (procedural synapses).
+    pub fn drawer(&self) -> RowDrawer {
+        assert!(
+            self.draws_rows(),
+            "{:?} is not drawn per source row",
+            self.kind
+        );
+        RowDrawer {
+            rule: *self,
+            bernoulli: self.bernoulli(),
+        }
+    }
+}
+
+/// A rule that draws source rows (see [`RowRule::draws_rows`]), with what it needs to draw them
+/// again and again (the thresholds of `pairwise_bernoulli`).
+#[derive(Clone, Debug)]
+pub struct RowDrawer {
+    pub rule: RowRule,
+    bernoulli: Option<BernoulliDraw>,
+}
+
+impl RowDrawer {
+    /// Append the targets of source `row` to `out`, in draw order (a stored row holds the same
+    /// targets, sorted).
+    pub fn row_targets(&self, rng: &Philox, row: u32, out: &mut Vec<u32>) {
+        let rule = &self.rule;
+        match rule.kind {
             RowRuleKind::FixedOutdegree(k) => {
-                let mut seq: WordSequence = rng.sequence(self.stream, row);
+                let mut seq: WordSequence = rng.sequence(rule.stream, row);
                 rules::draw_with_multapses(
                     &mut seq,
-                    self.n_targets,
+                    rule.n_targets,
                     k,
                     row,
-                    self.exclude_self,
+                    rule.exclude_self,
                     out,
                 );
             }
             RowRuleKind::AllToAll => {
-                out.extend((0..self.n_targets).filter(|&t| !(self.exclude_self && t == row)));
+                out.extend((0..rule.n_targets).filter(|&t| !(rule.exclude_self && t == row)));
             }
             RowRuleKind::OneToOne => {
-                if !self.exclude_self {
+                if !rule.exclude_self {
                     out.push(row);
                 }
             }
-            RowRuleKind::FixedIndegree(_) => {
-                unreachable!("fixed_indegree rows are not drawn per source")
+            RowRuleKind::PairwiseBernoulli(_) => {
+                let draw = self.bernoulli.as_ref().expect("made by RowRule::drawer");
+                draw.row_targets(rng, rule.stream, row, out);
+            }
+            RowRuleKind::FixedIndegree(_) | RowRuleKind::FixedTotalNumber(_) => {
+                unreachable!("checked by RowRule::drawer")
             }
         }
     }

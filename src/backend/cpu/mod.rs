@@ -20,7 +20,7 @@ use std::sync::RwLock;
 use crate::config::Receptor;
 use crate::model::StateVariable;
 use crate::network::{
-    can_merge, merged_indegree_csr, Csr, Network, NeuronState, Probe, RowRule, StimulusInput,
+    can_merge, merged_indegree_csr, Csr, Network, NeuronState, Probe, RowDrawer, StimulusInput,
     Synapses,
 };
 use crate::rng::Philox;
@@ -62,7 +62,7 @@ struct ProceduralRows {
     source: usize,
     target: usize,
     receptor: Receptor,
-    rule: RowRule,
+    rule: RowDrawer,
 }
 
 /// The synapses the CPU walks, from the network's projections: stored CSRs as they are; the
@@ -91,7 +91,7 @@ fn cpu_synapses<'n>(
                     source: p.source,
                     target: p.target,
                     receptor: p.receptor,
-                    rule: *rule,
+                    rule: rule.drawer(),
                 });
                 continue;
             }

@@ -9,7 +9,7 @@
 
 use std::ops::Range;
 
-use crate::network::{Csr, PerSynapse, RowRule};
+use crate::network::{Csr, PerSynapse, RowDrawer};
 use crate::rng::Philox;
 
 /// The delay ring of one receptor for the neurons a thread owns.
@@ -93,10 +93,10 @@ pub fn propagate(
 }
 
 /// Like [`propagate`] for procedural synapses: the row of each spiking source is drawn again
-/// (`RowRule::row_targets`, the same targets a stored row holds) into `scratch`.
+/// (`RowDrawer::row_targets`, the same targets a stored row holds) into `scratch`.
 #[allow(clippy::too_many_arguments)]
 pub fn propagate_procedural(
-    rule: &RowRule,
+    drawer: &RowDrawer,
     rng: &Philox,
     source_offset: u32,
     target_offset: u32,
@@ -106,12 +106,13 @@ pub fn propagate_procedural(
     ring: &mut RingView<'_>,
     scratch: &mut Vec<u32>,
 ) {
+    let rule = &drawer.rule;
     let shift = target_offset.wrapping_sub(ring.first_neuron);
     let start = ((step + u64::from(rule.delay)) % u64::from(ring.slots)) as usize * ring.len;
     let slot = &mut ring.ring[start..start + ring.len];
     for &s in sources {
         scratch.clear();
-        rule.row_targets(rng, s - source_offset, scratch);
+        drawer.row_targets(rng, s - source_offset, scratch);
         for &t in scratch.iter() {
             if targets_owned.contains(&t) {
                 let entry = &mut slot[t.wrapping_add(shift) as usize];

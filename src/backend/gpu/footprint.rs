@@ -58,7 +58,8 @@ fn footprint(shape: &Shape, synapses: u64, binding_limit: u64) -> Footprint {
     }
 }
 
-/// The footprint of a built network: exact for its synapses as the GPU backend places them.
+/// The footprint of a built network: exact for its synapses as the GPU backend places them (but
+/// for `pairwise_bernoulli` drawn on the device, whose count is an expectation).
 pub fn of_network(network: &Network, binding_limit: u64) -> Footprint {
     let shape = Shape {
         neurons: u64::from(network.n_neurons()),
@@ -89,14 +90,24 @@ pub fn of_network(network: &Network, binding_limit: u64) -> Footprint {
                     4 * (n_sources + 1) + 4 * n + 4 * n * weights + 4 * n.div_ceil(2) * delays
                 }
                 Synapses::Deferred(rule) => {
-                    let counts = if rule.draws_rows() { 0 } else { 4 * n_sources };
-                    4 * (n_sources + 1) + 4 * rule.n_synapses() + counts
+                    let counts = if rule.counts_rows() { 4 * n_sources } else { 0 };
+                    4 * (n_sources + 1) + 4 * rule.n_synapses() + counts + table_bytes(rule)
                 }
-                Synapses::Procedural(_) => 0,
+                Synapses::Procedural(rule) => table_bytes(rule),
             }
         })
         .sum();
     footprint(&shape, synapses, binding_limit)
+}
+
+/// The thresholds of a pairwise_bernoulli rule.
+fn table_bytes(rule: &crate::network::RowRule) -> u64 {
+    match rule.kind {
+        crate::network::RowRuleKind::PairwiseBernoulli(p) => {
+            crate::network::bernoulli::table_bytes(p)
+        }
+        _ => 0,
+    }
 }
 
 /// The footprint of the network a spec describes, from its size estimate (exact but for

@@ -131,12 +131,18 @@ pub struct ProjectionParams {
     pub n_targets: u32,
     pub exclude_self: u32,
     pub stream: u32,
+    /// Thresholds of a procedural pairwise_bernoulli rule (bound as its targets).
+    pub table_length: u32,
+    pub pad0: u32,
+    pub pad1: u32,
+    pub pad2: u32,
 }
 
 /// `ProjectionParams::row_kind` of procedural rows.
 pub const ROW_OUTDEGREE: u32 = 1;
 pub const ROW_ALL_TO_ALL: u32 = 2;
 pub const ROW_ONE_TO_ONE: u32 = 3;
+pub const ROW_BERNOULLI: u32 = 4;
 
 /// `Connect` in connect.wgsl.
 #[repr(C)]
@@ -152,8 +158,10 @@ pub struct ConnectParams {
     pub row_begin: u32,
     pub row_end: u32,
     pub items: u32,
-    pub pad0: u32,
-    pub pad1: u32,
+    /// Targets per segment of a pairwise_bernoulli row.
+    pub segment: u32,
+    /// Thresholds of a pairwise_bernoulli rule.
+    pub table_length: u32,
     /// First synapse of each bound chunk, then the end of the last: CONNECT_CHUNKS + 1 used.
     pub chunk_starts: [u32; 12],
 }

@@ -1,6 +1,6 @@
 //! Shader modules, bind group layouts (written out, one comment per binding) and compute
-//! pipelines. Each kernel file is compiled with `shaders/shared/util.wgsl` (and, for the
-//! simulation kernels, `shaders/shared/state.wgsl`) in front of it.
+//! pipelines. Each kernel file is compiled with `shaders/shared/util.wgsl` and the other shared
+//! parts it uses (`KERNELS`) in front of it.
 
 use std::num::NonZeroU64;
 
@@ -13,49 +13,58 @@ use super::layout::{
 pub const SHARED_UTIL: &str = include_str!("../../../shaders/shared/util.wgsl");
 /// Structs and bind groups 0 and 1 of the simulation kernels.
 pub const SHARED_STATE: &str = include_str!("../../../shaders/shared/state.wgsl");
+/// The walk of `pairwise_bernoulli` rows (drawn on the device, and procedural).
+pub const SHARED_BERNOULLI: &str = include_str!("../../../shaders/shared/bernoulli.wgsl");
 
-/// Every kernel file, by name: its source, and whether it is a simulation kernel (which shares
-/// the state of `shared/state.wgsl`).
-pub const KERNELS: [(&str, &str, bool); 6] = [
+/// Every kernel file, by name: its source, and the shared parts it uses besides
+/// `SHARED_UTIL`.
+pub const KERNELS: [(&str, &str, &[&str]); 6] = [
     (
         "neuron_update",
         include_str!("../../../shaders/neuron_update.wgsl"),
-        true,
+        &[SHARED_STATE],
     ),
     (
         "stimulus",
         include_str!("../../../shaders/stimulus.wgsl"),
-        true,
+        &[SHARED_STATE],
     ),
-    ("record", include_str!("../../../shaders/record.wgsl"), true),
+    (
+        "record",
+        include_str!("../../../shaders/record.wgsl"),
+        &[SHARED_STATE],
+    ),
     (
         "propagate",
         include_str!("../../../shaders/propagate.wgsl"),
-        true,
+        &[SHARED_STATE, SHARED_BERNOULLI],
     ),
     (
         "step_end",
         include_str!("../../../shaders/step_end.wgsl"),
-        true,
+        &[SHARED_STATE],
     ),
     (
         "connect",
         include_str!("../../../shaders/connect.wgsl"),
-        false,
+        &[SHARED_BERNOULLI],
     ),
 ];
 
 /// The full source of a kernel file: the shared parts it uses, then the kernel.
 pub fn kernel_source(name: &str) -> String {
-    let (_, kernel, simulation) = KERNELS
+    let (_, kernel, shared) = KERNELS
         .iter()
         .find(|(n, _, _)| *n == name)
         .unwrap_or_else(|| panic!("no shader named {name}"));
-    if *simulation {
-        format!("{SHARED_UTIL}\n{SHARED_STATE}\n{kernel}")
-    } else {
-        format!("{SHARED_UTIL}\n{kernel}")
+    let mut source = String::from(SHARED_UTIL);
+    for part in *shared {
+        source.push('\n');
+        source.push_str(part);
     }
+    source.push('\n');
+    source.push_str(kernel);
+    source
 }
 
 /// Layouts of the bind groups (see shared/state.wgsl for what each group holds).
@@ -92,6 +101,10 @@ pub struct Pipelines {
     pub one_to_one_fill: wgpu::ComputePipeline,
     pub indegree_count: wgpu::ComputePipeline,
     pub indegree_fill: wgpu::ComputePipeline,
+    pub total_count: wgpu::ComputePipeline,
+    pub total_fill: wgpu::ComputePipeline,
+    pub bernoulli_count: wgpu::ComputePipeline,
+    pub bernoulli_fill: wgpu::ComputePipeline,
 }
 
 fn size_of<T>() -> Option<NonZeroU64> {
@@ -277,6 +290,9 @@ impl Layouts {
                     storage(8, false),
                     storage(9, false),
                     storage(10, false),
+                    // bernoulli_thresholds of a pairwise_bernoulli rule (a placeholder for the
+                    // others).
+                    storage(11, true),
                 ],
             ),
         }
@@ -378,6 +394,10 @@ impl Pipelines {
             one_to_one_fill: pipeline(device, &connect, "one_to_one_fill", &[&l.connect]),
             indegree_count: pipeline(device, &connect, "indegree_count", &[&l.connect]),
             indegree_fill: pipeline(device, &connect, "indegree_fill", &[&l.connect]),
+            total_count: pipeline(device, &connect, "total_count", &[&l.connect]),
+            total_fill: pipeline(device, &connect, "total_fill", &[&l.connect]),
+            bernoulli_count: pipeline(device, &connect, "bernoulli_count", &[&l.connect]),
+            bernoulli_fill: pipeline(device, &connect, "bernoulli_fill", &[&l.connect]),
             layouts,
         }
     }

@@ -247,6 +247,16 @@ fn upload_offsets(
     proj: &Projection,
     row_offsets: &[u64],
 ) -> Result<wgpu::Buffer, GpuError> {
+    // Synapse indices are u32 on the device (the build refuses larger projections; a drawn
+    // pairwise_bernoulli count can still exceed its expectation).
+    let total = row_offsets.last().copied().unwrap_or(0);
+    if total > u64::from(u32::MAX) {
+        return Err(GpuError::TooLarge {
+            what: format!("the synapse indices of projection `{}`", proj.name),
+            bytes: total,
+            limit: u64::from(u32::MAX),
+        });
+    }
     let offsets: Vec<u32> = row_offsets.iter().map(|&o| o as u32).collect();
     check_binding(
         format!("row offsets of projection `{}`", proj.name),
@@ -399,12 +409,23 @@ fn procedural(
     rule: &RowRule,
     placeholder: &wgpu::Buffer,
 ) -> ProjectionChunk {
+    let bernoulli = rule.bernoulli();
     let (row_kind, row_length) = match rule.kind {
         RowRuleKind::FixedOutdegree(k) => (ROW_OUTDEGREE, k),
         RowRuleKind::AllToAll => (ROW_ALL_TO_ALL, rule.n_targets),
         RowRuleKind::OneToOne => (ROW_ONE_TO_ONE, 1),
-        RowRuleKind::FixedIndegree(_) => unreachable!("fixed_indegree is never procedural"),
+        RowRuleKind::PairwiseBernoulli(_) => {
+            (ROW_BERNOULLI, bernoulli.as_ref().map_or(0, |b| b.segment))
+        }
+        RowRuleKind::FixedIndegree(_) | RowRuleKind::FixedTotalNumber(_) => {
+            unreachable!("{:?} is never procedural", rule.kind)
+        }
     };
+    let label = format!("{} (procedural)", proj.name);
+    // pairwise_bernoulli's thresholds take the place of the targets.
+    let thresholds = bernoulli
+        .as_ref()
+        .map(|b| alloc.init(&label, bytemuck::cast_slice(&b.thresholds), STORAGE));
     let p = ProjectionParams {
         weight: rule.weight,
         delay: u32::from(rule.delay),
@@ -415,13 +436,42 @@ fn procedural(
         n_targets: rule.n_targets,
         exclude_self: u32::from(rule.exclude_self),
         stream: rule.stream,
+        table_length: bernoulli.as_ref().map_or(0, |b| b.thresholds.len() as u32),
         ..params(network, proj)
     };
-    let label = format!("{} (procedural)", proj.name);
-    projection_chunk(ctx, alloc, &label, &p, [placeholder; 4], true)
+    projection_chunk(
+        ctx,
+        alloc,
+        &label,
+        &p,
+        [
+            placeholder,
+            thresholds.as_ref().unwrap_or(placeholder),
+            placeholder,
+            placeholder,
+        ],
+        true,
+    )
 }
 
-/// Draw a rule's synapses on the device into chunked target buffers.
+/// Work items of one connect dispatch of `pairwise_bernoulli` (segments of rows): dispatches stay
+/// short, as some drivers stop a dispatch that runs for seconds.
+const BERNOULLI_ITEMS_PER_DISPATCH: u64 = 1 << 22;
+
+/// Consecutive ranges of `rows` with at most `BERNOULLI_ITEMS_PER_DISPATCH` items (at least one
+/// row each) at `per_row` items per row.
+fn row_batches(rows: Range<u32>, per_row: u64) -> Vec<Range<u32>> {
+    let step = (BERNOULLI_ITEMS_PER_DISPATCH / per_row.max(1)).clamp(1, u64::from(u32::MAX)) as u32;
+    (rows.start..rows.end)
+        .step_by(step as usize)
+        .map(|r| r..r.saturating_add(step).min(rows.end))
+        .collect()
+}
+
+/// Draw a rule's synapses on the device into chunked target buffers: rules whose rows' lengths
+/// are drawn (`RowRule::counts_rows`) count each row's synapses first; the host turns the counts
+/// into row offsets (4 bytes per source cross the bus, nothing per synapse); a second pass makes
+/// the same draws again and writes each synapse into its row.
 fn drawn_on_device(
     ctx: &SynapseContext<'_>,
     alloc: &mut Allocator<'_>,
@@ -433,45 +483,88 @@ fn drawn_on_device(
     let placeholder = &placeholders.read;
     let proj = &network.projections[index];
     let n_s = u64::from(rule.n_sources);
-    let per_row = |k: u64| -> Vec<u64> { (0..=n_s).map(|i| i * k).collect() };
-    let mut base = ConnectParams {
+    let bernoulli = rule.bernoulli();
+    let thresholds = bernoulli.as_ref().map(|b| {
+        alloc.init(
+            &format!("{} thresholds", proj.name),
+            bytemuck::cast_slice(&b.thresholds),
+            STORAGE,
+        )
+    });
+    let segments = bernoulli.as_ref().map_or(0, |b| u64::from(b.segments()));
+    let base = ConnectParams {
         n_sources: rule.n_sources,
         n_targets: rule.n_targets,
+        k: match rule.kind {
+            RowRuleKind::FixedIndegree(k)
+            | RowRuleKind::FixedOutdegree(k)
+            | RowRuleKind::FixedTotalNumber(k) => k,
+            _ => 0,
+        },
         exclude_self: u32::from(rule.exclude_self),
         stream: rule.stream,
         key0: ctx.key[0],
         key1: ctx.key[1],
+        segment: bernoulli.as_ref().map_or(0, |b| b.segment),
+        table_length: bernoulli.as_ref().map_or(0, |b| b.thresholds.len() as u32),
         ..ConnectParams::default()
     };
+    let bindings = ConnectBindings {
+        thresholds: thresholds.as_ref().unwrap_or(placeholder),
+        placeholder: &placeholders.write,
+    };
+    let per_row = |k: u64| -> Vec<u64> { (0..=n_s).map(|i| i * k).collect() };
     let mut row_counts = None;
     let row_offsets: Vec<u64> = match rule.kind {
-        RowRuleKind::FixedOutdegree(k) => {
-            base.k = k;
-            per_row(u64::from(k))
-        }
+        RowRuleKind::FixedOutdegree(k) => per_row(u64::from(k)),
         RowRuleKind::AllToAll => per_row(u64::from(rule.n_targets - u32::from(rule.exclude_self))),
         RowRuleKind::OneToOne => per_row(1),
-        RowRuleKind::FixedIndegree(k) => {
-            base.k = k;
+        RowRuleKind::FixedIndegree(_)
+        | RowRuleKind::FixedTotalNumber(_)
+        | RowRuleKind::PairwiseBernoulli(_) => {
             let counts = alloc.zeroed(
                 "row counts",
                 4 * n_s,
                 STORAGE | COPY_SRC | wgpu::BufferUsages::COPY_DST,
             );
-            let items = u64::from(rule.n_targets) * u64::from(k.div_ceil(4));
-            let p = ConnectParams {
-                items: items_u32(items, proj)?,
-                ..base
+            let count = |pipeline, p: ConnectParams| {
+                connect_dispatch(ctx, pipeline, &p, &counts, placeholder, &[], &bindings)
             };
-            connect_dispatch(
-                ctx,
-                &ctx.pipelines.indegree_count,
-                &p,
-                &counts,
-                &placeholders.read,
-                &[],
-                &placeholders.write,
-            );
+            match rule.kind {
+                RowRuleKind::FixedIndegree(k) => count(
+                    &ctx.pipelines.indegree_count,
+                    ConnectParams {
+                        items: items_u32(
+                            u64::from(rule.n_targets) * u64::from(k.div_ceil(4)),
+                            proj,
+                        )?,
+                        ..base
+                    },
+                ),
+                RowRuleKind::FixedTotalNumber(n) => count(
+                    &ctx.pipelines.total_count,
+                    ConnectParams {
+                        items: n.div_ceil(2),
+                        ..base
+                    },
+                ),
+                _ => {
+                    for rows in row_batches(0..rule.n_sources, segments) {
+                        count(
+                            &ctx.pipelines.bernoulli_count,
+                            ConnectParams {
+                                row_begin: rows.start,
+                                row_end: rows.end,
+                                items: items_u32(
+                                    u64::from(rows.end - rows.start) * segments,
+                                    proj,
+                                )?,
+                                ..base
+                            },
+                        );
+                    }
+                }
+            }
             let counts_host = read_u32(ctx, &counts, n_s)?;
             let mut offsets = Vec::with_capacity(n_s as usize + 1);
             offsets.push(0u64);
@@ -517,44 +610,62 @@ fn drawn_on_device(
         let row_begin = group[0].start as u32;
         let row_end = group[group.len() - 1].end as u32;
         let rows_in = u64::from(row_end - row_begin);
-        let (pipeline, items) = match rule.kind {
-            RowRuleKind::FixedOutdegree(k) => (
-                &ctx.pipelines.outdegree_fill,
-                rows_in * u64::from(k.div_ceil(4)),
-            ),
-            RowRuleKind::AllToAll => (
-                &ctx.pipelines.all_to_all_fill,
-                rows_in * u64::from(rule.n_targets - u32::from(rule.exclude_self)),
-            ),
-            RowRuleKind::OneToOne => (&ctx.pipelines.one_to_one_fill, rows_in),
-            RowRuleKind::FixedIndegree(k) => (
-                &ctx.pipelines.indegree_fill,
-                u64::from(rule.n_targets) * u64::from(k.div_ceil(4)),
-            ),
-        };
         let mut chunk_starts = [u32::MAX; 12];
         for (i, (_, synapses)) in rows.iter().enumerate() {
             chunk_starts[i] = synapses.start as u32;
             chunk_starts[i + 1] = synapses.end as u32;
         }
-        let p = ConnectParams {
-            row_begin,
-            row_end,
-            items: items_u32(items, proj)?,
-            chunk_starts,
-            ..base
-        };
         let buffers: Vec<&wgpu::Buffer> = rows.iter().map(|(b, _)| b).collect();
         let counts = row_counts.as_ref().unwrap_or(&placeholders.write);
-        connect_dispatch(
-            ctx,
-            pipeline,
-            &p,
-            counts,
-            &offsets_buffer,
-            &buffers,
-            &placeholders.write,
-        );
+        let fill = |pipeline, rows: Range<u32>, items: u64| -> Result<(), GpuError> {
+            let p = ConnectParams {
+                row_begin: rows.start,
+                row_end: rows.end,
+                items: items_u32(items, proj)?,
+                chunk_starts,
+                ..base
+            };
+            connect_dispatch(
+                ctx,
+                pipeline,
+                &p,
+                counts,
+                &offsets_buffer,
+                &buffers,
+                &bindings,
+            );
+            Ok(())
+        };
+        let pipelines = ctx.pipelines;
+        match rule.kind {
+            RowRuleKind::FixedOutdegree(k) => fill(
+                &pipelines.outdegree_fill,
+                row_begin..row_end,
+                rows_in * u64::from(k.div_ceil(4)),
+            )?,
+            RowRuleKind::AllToAll => fill(
+                &pipelines.all_to_all_fill,
+                row_begin..row_end,
+                rows_in * u64::from(rule.n_targets - u32::from(rule.exclude_self)),
+            )?,
+            RowRuleKind::OneToOne => fill(&pipelines.one_to_one_fill, row_begin..row_end, rows_in)?,
+            RowRuleKind::FixedIndegree(k) => fill(
+                &pipelines.indegree_fill,
+                row_begin..row_end,
+                u64::from(rule.n_targets) * u64::from(k.div_ceil(4)),
+            )?,
+            RowRuleKind::FixedTotalNumber(n) => fill(
+                &pipelines.total_fill,
+                row_begin..row_end,
+                u64::from(n.div_ceil(2)),
+            )?,
+            RowRuleKind::PairwiseBernoulli(_) => {
+                for batch in row_batches(row_begin..row_end, segments) {
+                    let items = u64::from(batch.end - batch.start) * segments;
+                    fill(&pipelines.bernoulli_fill, batch, items)?;
+                }
+            }
+        }
     }
     let chunks = ranges
         .iter()
@@ -597,8 +708,15 @@ fn items_u32(items: u64, proj: &Projection) -> Result<u32, GpuError> {
     })
 }
 
+/// What every connect dispatch of one rule binds besides its counts, offsets and targets.
+struct ConnectBindings<'a> {
+    /// `bernoulli_thresholds` (a placeholder but for pairwise_bernoulli).
+    thresholds: &'a wgpu::Buffer,
+    /// Bound to the target slots a dispatch does not use.
+    placeholder: &'a wgpu::Buffer,
+}
+
 /// Encode and submit one connect dispatch of `p.items` threads.
-#[allow(clippy::too_many_arguments)]
 fn connect_dispatch(
     ctx: &SynapseContext<'_>,
     pipeline: &wgpu::ComputePipeline,
@@ -606,7 +724,7 @@ fn connect_dispatch(
     row_counts: &wgpu::Buffer,
     row_offsets: &wgpu::Buffer,
     targets: &[&wgpu::Buffer],
-    placeholder: &wgpu::Buffer,
+    bindings: &ConnectBindings<'_>,
 ) {
     let params = ctx
         .device
@@ -623,9 +741,10 @@ fn connect_dispatch(
     for slot in 0..CONNECT_CHUNKS {
         entries.push(entry(
             3 + slot as u32,
-            targets.get(slot).copied().unwrap_or(placeholder),
+            targets.get(slot).copied().unwrap_or(bindings.placeholder),
         ));
     }
+    entries.push(entry(11, bindings.thresholds));
     let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some("connect"),
         layout: &ctx.pipelines.layouts.connect,
@@ -694,4 +813,27 @@ pub fn read_back(
         .map_err(|e| GpuError::Readback(e.to_string()))?
         .to_vec();
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_batches_cover_the_rows_within_the_item_budget() {
+        let per_row = 1000;
+        let batches = row_batches(10..20_000, per_row);
+        assert_eq!(batches.first().map(|b| b.start), Some(10));
+        assert_eq!(batches.last().map(|b| b.end), Some(20_000));
+        assert!(batches.windows(2).all(|w| w[0].end == w[1].start));
+        assert!(batches.iter().all(|b| !b.is_empty()
+            && u64::from(b.end - b.start) * per_row <= BERNOULLI_ITEMS_PER_DISPATCH));
+        assert!(batches.len() > 1);
+        // A row with more items than the budget still gets a batch of its own.
+        assert_eq!(
+            row_batches(0..3, BERNOULLI_ITEMS_PER_DISPATCH * 2),
+            vec![0..1, 1..2, 2..3]
+        );
+        assert_eq!(row_batches(5..5, 7), Vec::<Range<u32>>::new());
+    }
 }

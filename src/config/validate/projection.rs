@@ -181,9 +181,11 @@ impl Validator {
     ) -> Option<()> {
         let span = r.storage.as_ref().map_or(t.span.clone(), Spanned::span);
         let row_rule = match rule {
-            ConnectionRule::AllToAll | ConnectionRule::OneToOne => true,
+            ConnectionRule::AllToAll
+            | ConnectionRule::OneToOne
+            | ConnectionRule::PairwiseBernoulli(_) => true,
             ConnectionRule::FixedOutdegree(_) => multapses,
-            _ => false,
+            ConnectionRule::FixedIndegree(_) | ConnectionRule::FixedTotalNumber(_) => false,
         };
         if !row_rule {
             let why = if matches!(rule, ConnectionRule::FixedOutdegree(_)) {
@@ -200,8 +202,8 @@ impl Validator {
                 "storage",
                 span,
                 format!("procedural storage draws a spiking source's row again, but {why}"),
-                "use rule = \"fixed_outdegree\" (with allow_multapses = true), \"all_to_all\" or \
-                 \"one_to_one\", or storage = \"stored\"",
+                "use rule = \"fixed_outdegree\" (with allow_multapses = true), \
+                 \"pairwise_bernoulli\", \"all_to_all\" or \"one_to_one\", or storage = \"stored\"",
             );
         }
         for (key, value) in [("weight", weight), ("delay", delay)] {
