@@ -1,6 +1,7 @@
 //! Building connectivity: the fixed in-degree rule (draw sources, then transpose into CSR rows),
-//! the transpose alone, and the whole network build of COBA, with 1 and 2 threads. Throughput in
-//! synapses per second.
+//! pairwise_bernoulli and fixed_total_number with as many synapses, the transpose alone, and the
+//! whole network build of COBA, with 1 and 2 threads (fixed_total_number draws on one). Throughput
+//! in synapses per second.
 
 mod common;
 
@@ -28,12 +29,26 @@ fn csr_build(c: &mut Criterion) {
         projection: 0,
         threads,
     };
+    // The same expected number of synapses drawn by the rules whose row lengths are random.
+    let p = f64::from(INDEGREE) / f64::from(N);
     for threads in [1, 2] {
         let ctx = context(threads);
         group.bench_function(BenchmarkId::new("fixed_indegree", threads), |b| {
             b.iter(|| connect(&ConnectionRule::FixedIndegree(INDEGREE), &ctx, &rng))
         });
+        group.bench_function(BenchmarkId::new("pairwise_bernoulli", threads), |b| {
+            b.iter(|| connect(&ConnectionRule::PairwiseBernoulli(p), &ctx, &rng))
+        });
     }
+    group.bench_function(BenchmarkId::new("fixed_total_number", 1), |b| {
+        b.iter(|| {
+            connect(
+                &ConnectionRule::FixedTotalNumber(synapses),
+                &context(1),
+                &rng,
+            )
+        })
+    });
 
     // The transpose alone, from per-target source lists.
     let drawn = connect(&ConnectionRule::FixedIndegree(INDEGREE), &context(2), &rng);

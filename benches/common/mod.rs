@@ -14,8 +14,11 @@ use lifsim::network::Network;
 
 /// Short runs: these benchmarks compare versions of a hot path, they do not publish numbers
 /// (`lifsim bench` does). `cargo test --all-targets` runs each benchmark once, in test mode.
+/// No plots: criterion draws them with system fonts, which a bare machine lacks (the run would
+/// fail after its first benchmark); the numbers are in the terminal and `target/criterion`.
 pub fn config() -> Criterion {
     Criterion::default()
+        .without_plots()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(20)
