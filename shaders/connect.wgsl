@@ -211,22 +211,32 @@ fn total_pair(words: vec4<u32>, h: u32) -> vec2<u32> {
     return vec2<u32>(s, t);
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn total_count(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let b = thread_index(wid, nwg, lid);
+// fixed_total_number, block `b` (pairs 2b and 2b + 1): count each pair's source, or append its
+// target to the source's row.
+fn total_pass(b: u32, fill: bool) {
     if (b >= connect.items) {
         return;
     }
     let words = block(0xffffffffu, b);
     for (var h = 0u; h < 2u; h++) {
         if (2u * b + h < connect.k) {
-            atomicAdd(&row_counts[total_pair(words, h).x], 1u);
+            let pair = total_pair(words, h);
+            if (!fill) {
+                atomicAdd(&row_counts[pair.x], 1u);
+            } else if (pair.x >= connect.row_begin && pair.x < connect.row_end) {
+                append(pair.x, pair.y);
+            }
         }
     }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn total_count(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    total_pass(thread_index(wid, nwg, lid), false);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -235,19 +245,7 @@ fn total_fill(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let b = thread_index(wid, nwg, lid);
-    if (b >= connect.items) {
-        return;
-    }
-    let words = block(0xffffffffu, b);
-    for (var h = 0u; h < 2u; h++) {
-        if (2u * b + h < connect.k) {
-            let pair = total_pair(words, h);
-            if (pair.x >= connect.row_begin && pair.x < connect.row_end) {
-                append(pair.x, pair.y);
-            }
-        }
-    }
+    total_pass(thread_index(wid, nwg, lid), true);
 }
 
 // pairwise_bernoulli: the walk of work item `item`, a segment of a row in row_begin..row_end.
@@ -265,24 +263,37 @@ fn bernoulli_item(item: u32) -> BernoulliWalk {
     );
 }
 
+// pairwise_bernoulli, work item `item`: count the synapses of its segment into its row's
+// count, or append them to the row.
+fn bernoulli_pass(item: u32, fill: bool) {
+    if (item >= connect.items) {
+        return;
+    }
+    var walk = bernoulli_item(item);
+    var count = 0u;
+    loop {
+        let t = bernoulli_next(&walk);
+        if (t == BERNOULLI_DONE) {
+            break;
+        }
+        if (fill) {
+            append(walk.row, t);
+        } else {
+            count++;
+        }
+    }
+    if (count > 0u) {
+        atomicAdd(&row_counts[walk.row], count);
+    }
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn bernoulli_count(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let item = thread_index(wid, nwg, lid);
-    if (item >= connect.items) {
-        return;
-    }
-    var walk = bernoulli_item(item);
-    var count = 0u;
-    while (bernoulli_next(&walk) != BERNOULLI_DONE) {
-        count++;
-    }
-    if (count > 0u) {
-        atomicAdd(&row_counts[walk.row], count);
-    }
+    bernoulli_pass(thread_index(wid, nwg, lid), false);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -291,16 +302,5 @@ fn bernoulli_fill(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let item = thread_index(wid, nwg, lid);
-    if (item >= connect.items) {
-        return;
-    }
-    var walk = bernoulli_item(item);
-    loop {
-        let t = bernoulli_next(&walk);
-        if (t == BERNOULLI_DONE) {
-            break;
-        }
-        append(walk.row, t);
-    }
+    bernoulli_pass(thread_index(wid, nwg, lid), true);
 }

@@ -26,88 +26,28 @@ fn rules_network(seed: u64) -> NetworkSpec {
         };
         s.populations.push(p);
     }
-    let mut p = projection(
-        0,
-        0,
-        Receptor::Excitatory,
-        0.5,
-        0.1,
-        ConnectionRule::FixedIndegree(120),
-    );
-    p.allow_autapses = false;
-    s.projections.push(p);
-    s.projections.push(projection(
-        0,
-        1,
-        Receptor::Excitatory,
-        0.8,
-        0.5,
-        ConnectionRule::FixedOutdegree(40),
-    ));
-    let mut p = projection(
-        1,
-        1,
-        Receptor::Inhibitory,
-        2.0,
-        0.2,
-        ConnectionRule::FixedOutdegree(30),
-    );
-    p.allow_autapses = false;
-    s.projections.push(p);
-    s.projections.push(projection(
-        1,
-        2,
-        Receptor::Excitatory,
-        3.0,
-        0.3,
-        ConnectionRule::OneToOne,
-    ));
-    s.projections.push(projection(
-        2,
-        0,
-        Receptor::Inhibitory,
-        0.01,
-        1.0,
-        ConnectionRule::AllToAll,
-    ));
-    // Rows of random length: pairwise_bernoulli over several segments per row (with and without
+    // (source, target, receptor, weight nS, delay ms, rule, autapses). The last four have rows
+    // of random length: pairwise_bernoulli over several segments per row (with and without
     // autapses) and fixed_total_number (within one population without autapses, and across).
-    s.projections.push(projection(
-        2,
-        1,
-        Receptor::Excitatory,
-        0.5,
-        0.4,
-        ConnectionRule::PairwiseBernoulli(0.05),
-    ));
-    let mut p = projection(
-        1,
-        1,
-        Receptor::Inhibitory,
-        0.5,
-        0.1,
-        ConnectionRule::PairwiseBernoulli(0.02),
-    );
-    p.allow_autapses = false;
-    s.projections.push(p);
-    s.projections.push(projection(
-        0,
-        2,
-        Receptor::Excitatory,
-        0.3,
-        0.2,
-        ConnectionRule::FixedTotalNumber(30_000),
-    ));
-    let mut p = projection(
-        2,
-        2,
-        Receptor::Inhibitory,
-        0.5,
-        0.1,
-        ConnectionRule::FixedTotalNumber(4_000),
-    );
-    p.allow_autapses = false;
-    s.projections.push(p);
+    let (ex, inh) = (Receptor::Excitatory, Receptor::Inhibitory);
+    use ConnectionRule::*;
+    #[rustfmt::skip]
+    let wiring = [
+        (0, 0, ex, 0.5, 0.1, FixedIndegree(120), false),
+        (0, 1, ex, 0.8, 0.5, FixedOutdegree(40), true),
+        (1, 1, inh, 2.0, 0.2, FixedOutdegree(30), false),
+        (1, 2, ex, 3.0, 0.3, OneToOne, true),
+        (2, 0, inh, 0.01, 1.0, AllToAll, true),
+        (2, 1, ex, 0.5, 0.4, PairwiseBernoulli(0.05), true),
+        (1, 1, inh, 0.5, 0.1, PairwiseBernoulli(0.02), false),
+        (0, 2, ex, 0.3, 0.2, FixedTotalNumber(30_000), true),
+        (2, 2, inh, 0.5, 0.1, FixedTotalNumber(4_000), false),
+    ];
+    for (source, target, receptor, weight, delay, rule, autapses) in wiring {
+        let mut p = projection(source, target, receptor, weight, delay, rule);
+        p.allow_autapses = autapses;
+        s.projections.push(p);
+    }
     s.stimuli.push(stimulus(
         0,
         0..3000,
