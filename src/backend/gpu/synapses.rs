@@ -454,9 +454,9 @@ fn procedural(
     )
 }
 
-/// Work items of one connect dispatch of `pairwise_bernoulli` (segments of rows): dispatches stay
-/// short, as some drivers stop a dispatch that runs for seconds.
-const BERNOULLI_ITEMS_PER_DISPATCH: u64 = 1 << 22;
+/// Work items of one connect dispatch of `pairwise_bernoulli` (segments of rows, about 16 synapses
+/// each): dispatches stay short, as some drivers stop a dispatch that runs for seconds.
+const BERNOULLI_ITEMS_PER_DISPATCH: u64 = 1 << 20;
 
 /// Consecutive ranges of `rows` with at most `BERNOULLI_ITEMS_PER_DISPATCH` items (at least one
 /// row each) at `per_row` items per row.
