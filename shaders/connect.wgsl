@@ -8,14 +8,13 @@
 //   outdegree_fill   fixed_outdegree: row r holds draws 0..k of stream row r;
 //   all_to_all_fill  row r holds every target (but r itself without autapses);
 //   one_to_one_fill  row r holds r;
-//   indegree_count   fixed_indegree: target t draws k sources; count each source's synapses;
-//   indegree_fill    the same draws again: append t to each drawn source's row;
-//   total_count      fixed_total_number: pair i is words 2i, 2i + 1 of stream row 0xffffffff
-//                    (source, then target); count each source's synapses;
-//   total_fill       the same pairs again: append each target to its source's row;
-//   bernoulli_count  pairwise_bernoulli, one thread per segment of a row (shared/bernoulli.wgsl):
-//                    count the row's synapses;
-//   bernoulli_fill   the same walks again: append each target to the row.
+// and, for the rules whose rows' lengths are drawn, each in two passes (FILL false, then true):
+//   indegree         fixed_indegree: target t draws k sources; count each source's synapses,
+//                    then make the same draws again and append t to each drawn source's row;
+//   total            fixed_total_number: pair i is words 2i, 2i + 1 of stream row 0xffffffff
+//                    (source, then target); count, then append each target to its source's row;
+//   bernoulli        pairwise_bernoulli, one thread per segment of a row (shared/bernoulli.wgsl):
+//                    count the row's synapses, then walk again and append them.
 // A fill dispatch covers synapse chunks `chunk_first .. chunk_first + 8` (one binding each).
 
 // Twin: ConnectParams (src/backend/gpu/layout.rs).
@@ -42,6 +41,10 @@ struct Connect {
 }
 
 @group(0) @binding(0) var<uniform> connect: Connect;
+
+// Which pass of a two-pass rule a pipeline runs: false counts each row's synapses into
+// `row_counts`, true appends them to the rows (`row_counts` then holds the fill cursors).
+override FILL: bool = false;
 // Synapses per source (indegree_count), then the fill cursor per source (indegree_fill).
 @group(0) @binding(1) var<storage, read_write> row_counts: array<atomic<u32>>;
 // Row offsets of the projection (indegree_fill): where each source's row starts.
@@ -157,35 +160,9 @@ fn one_to_one_fill(
     store(row, row);
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn indegree_count(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let item = thread_index(wid, nwg, lid);
-    if (item >= connect.items) {
-        return;
-    }
-    let blocks = (connect.k + 3u) / 4u;
-    let t = item / blocks;
-    let b = item % blocks;
-    let words = block(t, b);
-    let pool = connect.n_sources - connect.exclude_self;
-    for (var lane = 0u; lane < 4u; lane++) {
-        if (4u * b + lane < connect.k) {
-            atomicAdd(&row_counts[partner(words[lane], pool, t)], 1u);
-        }
-    }
-}
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn indegree_fill(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let item = thread_index(wid, nwg, lid);
+// fixed_indegree, work item `item` (block b of target t's draws): count each drawn source, or
+// append t to the source's row.
+fn indegree_pass(item: u32, fill: bool) {
     if (item >= connect.items) {
         return;
     }
@@ -197,11 +174,22 @@ fn indegree_fill(
     for (var lane = 0u; lane < 4u; lane++) {
         if (4u * b + lane < connect.k) {
             let s = partner(words[lane], pool, t);
-            if (s >= connect.row_begin && s < connect.row_end) {
+            if (!fill) {
+                atomicAdd(&row_counts[s], 1u);
+            } else if (s >= connect.row_begin && s < connect.row_end) {
                 append(s, t);
             }
         }
     }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn indegree(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    indegree_pass(thread_index(wid, nwg, lid), FILL);
 }
 
 // fixed_total_number: the source and target of pair `2 b + h` from block b.
@@ -231,21 +219,12 @@ fn total_pass(b: u32, fill: bool) {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn total_count(
+fn total(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    total_pass(thread_index(wid, nwg, lid), false);
-}
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn total_fill(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    total_pass(thread_index(wid, nwg, lid), true);
+    total_pass(thread_index(wid, nwg, lid), FILL);
 }
 
 // pairwise_bernoulli: the walk of work item `item`, a segment of a row in row_begin..row_end.
@@ -288,19 +267,10 @@ fn bernoulli_pass(item: u32, fill: bool) {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn bernoulli_count(
+fn bernoulli(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    bernoulli_pass(thread_index(wid, nwg, lid), false);
-}
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn bernoulli_fill(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    bernoulli_pass(thread_index(wid, nwg, lid), true);
+    bernoulli_pass(thread_index(wid, nwg, lid), FILL);
 }

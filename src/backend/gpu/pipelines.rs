@@ -99,12 +99,16 @@ pub struct Pipelines {
     pub outdegree_fill: wgpu::ComputePipeline,
     pub all_to_all_fill: wgpu::ComputePipeline,
     pub one_to_one_fill: wgpu::ComputePipeline,
-    pub indegree_count: wgpu::ComputePipeline,
-    pub indegree_fill: wgpu::ComputePipeline,
-    pub total_count: wgpu::ComputePipeline,
-    pub total_fill: wgpu::ComputePipeline,
-    pub bernoulli_count: wgpu::ComputePipeline,
-    pub bernoulli_fill: wgpu::ComputePipeline,
+    pub indegree: TwoPasses,
+    pub total: TwoPasses,
+    pub bernoulli: TwoPasses,
+}
+
+/// A connect kernel of a rule whose rows' lengths are drawn: it counts each row's synapses, then
+/// draws them again into the rows.
+pub struct TwoPasses {
+    pub count: wgpu::ComputePipeline,
+    pub fill: wgpu::ComputePipeline,
 }
 
 fn size_of<T>() -> Option<NonZeroU64> {
@@ -305,6 +309,17 @@ fn pipeline(
     entry_point: &str,
     groups: &[&wgpu::BindGroupLayout],
 ) -> wgpu::ComputePipeline {
+    pipeline_with(device, module, entry_point, groups, &[])
+}
+
+/// A pipeline of `entry_point` with pipeline-overridable constants set.
+fn pipeline_with(
+    device: &wgpu::Device,
+    module: &wgpu::ShaderModule,
+    entry_point: &str,
+    groups: &[&wgpu::BindGroupLayout],
+    constants: &[(&str, f64)],
+) -> wgpu::ComputePipeline {
     let groups: Vec<Option<&wgpu::BindGroupLayout>> = groups.iter().map(|g| Some(*g)).collect();
     let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
         label: Some(entry_point),
@@ -316,9 +331,34 @@ fn pipeline(
         layout: Some(&layout),
         module,
         entry_point: Some(entry_point),
-        compilation_options: wgpu::PipelineCompilationOptions::default(),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants,
+            ..Default::default()
+        },
         cache: None,
     })
+}
+
+/// The count and fill pipelines of a two-pass connect kernel (`FILL` false, then true).
+fn two_passes(
+    device: &wgpu::Device,
+    module: &wgpu::ShaderModule,
+    entry_point: &str,
+    layout: &wgpu::BindGroupLayout,
+) -> TwoPasses {
+    let pass = |fill: bool| {
+        pipeline_with(
+            device,
+            module,
+            entry_point,
+            &[layout],
+            &[("FILL", f64::from(u8::from(fill)))],
+        )
+    };
+    TwoPasses {
+        count: pass(false),
+        fill: pass(true),
+    }
 }
 
 impl Pipelines {
@@ -392,12 +432,9 @@ impl Pipelines {
             outdegree_fill: pipeline(device, &connect, "outdegree_fill", &[&l.connect]),
             all_to_all_fill: pipeline(device, &connect, "all_to_all_fill", &[&l.connect]),
             one_to_one_fill: pipeline(device, &connect, "one_to_one_fill", &[&l.connect]),
-            indegree_count: pipeline(device, &connect, "indegree_count", &[&l.connect]),
-            indegree_fill: pipeline(device, &connect, "indegree_fill", &[&l.connect]),
-            total_count: pipeline(device, &connect, "total_count", &[&l.connect]),
-            total_fill: pipeline(device, &connect, "total_fill", &[&l.connect]),
-            bernoulli_count: pipeline(device, &connect, "bernoulli_count", &[&l.connect]),
-            bernoulli_fill: pipeline(device, &connect, "bernoulli_fill", &[&l.connect]),
+            indegree: two_passes(device, &connect, "indegree", &l.connect),
+            total: two_passes(device, &connect, "total", &l.connect),
+            bernoulli: two_passes(device, &connect, "bernoulli", &l.connect),
             layouts,
         }
     }

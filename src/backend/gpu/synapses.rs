@@ -532,7 +532,7 @@ fn drawn_on_device(
             };
             match rule.kind {
                 RowRuleKind::FixedIndegree(k) => count(
-                    &ctx.pipelines.indegree_count,
+                    &ctx.pipelines.indegree.count,
                     ConnectParams {
                         items: items_u32(
                             u64::from(rule.n_targets) * u64::from(k.div_ceil(4)),
@@ -542,7 +542,7 @@ fn drawn_on_device(
                     },
                 ),
                 RowRuleKind::FixedTotalNumber(n) => count(
-                    &ctx.pipelines.total_count,
+                    &ctx.pipelines.total.count,
                     ConnectParams {
                         items: n.div_ceil(2),
                         ..base
@@ -551,7 +551,7 @@ fn drawn_on_device(
                 _ => {
                     for rows in row_batches(0..rule.n_sources, segments) {
                         count(
-                            &ctx.pipelines.bernoulli_count,
+                            &ctx.pipelines.bernoulli.count,
                             ConnectParams {
                                 row_begin: rows.start,
                                 row_end: rows.end,
@@ -650,19 +650,19 @@ fn drawn_on_device(
             )?,
             RowRuleKind::OneToOne => fill(&pipelines.one_to_one_fill, row_begin..row_end, rows_in)?,
             RowRuleKind::FixedIndegree(k) => fill(
-                &pipelines.indegree_fill,
+                &pipelines.indegree.fill,
                 row_begin..row_end,
                 u64::from(rule.n_targets) * u64::from(k.div_ceil(4)),
             )?,
             RowRuleKind::FixedTotalNumber(n) => fill(
-                &pipelines.total_fill,
+                &pipelines.total.fill,
                 row_begin..row_end,
                 u64::from(n.div_ceil(2)),
             )?,
             RowRuleKind::PairwiseBernoulli(_) => {
                 for batch in row_batches(row_begin..row_end, segments) {
                     let items = u64::from(batch.end - batch.start) * segments;
-                    fill(&pipelines.bernoulli_fill, batch, items)?;
+                    fill(&pipelines.bernoulli.fill, batch, items)?;
                 }
             }
         }
