@@ -104,6 +104,38 @@ fn synapses_drawn_on_the_device_equal_those_drawn_on_the_host() {
     assert_device_rows_equal_host_rows(&rules_network(5));
 }
 
+/// A pairwise_bernoulli whose expected count rounds to zero still draws its synapses on the
+/// device.
+#[test]
+fn bernoulli_rows_expecting_less_than_one_synapse_are_drawn_too() {
+    let mut s = spec(0.1, 1.0);
+    s.simulation.seed = SEED_WITH_A_SYNAPSE;
+    for name in ["A", "B"] {
+        s.populations
+            .push(population(name, 1000, IafCondExpParams::default()));
+    }
+    s.projections.push(projection(
+        0,
+        1,
+        Receptor::Excitatory,
+        1.0,
+        0.1,
+        ConnectionRule::PairwiseBernoulli(4e-7),
+    ));
+    let host = build_placed(&s, Placement::Host);
+    assert_eq!(host.projections[0].synapses.n_synapses(), 1);
+    let device = build_placed(&s, Placement::Backend);
+    assert_eq!(
+        device.projections[0].synapses.n_synapses(),
+        0,
+        "expected 0.4"
+    );
+    assert_device_rows_equal_host_rows(&s);
+}
+
+/// A seed whose draw of the test above makes one synapse (expected: 0.4).
+const SEED_WITH_A_SYNAPSE: u64 = 3;
+
 /// pairwise_bernoulli drawn on the device in several dispatches (row batches) into two synapse
 /// chunks: 20,000 x 19,999 pairs at p = 0.1 make 40 million synapses, 160 MB of targets, over
 /// lavapipe's 128 MiB per binding.

@@ -157,6 +157,15 @@ impl RowRule {
         }
     }
 
+    /// Whether the rule makes no synapse at all (not only none expected: a `pairwise_bernoulli`
+    /// of tiny p expects less than one synapse and may still draw some).
+    pub fn has_no_synapses(&self) -> bool {
+        match self.kind {
+            RowRuleKind::PairwiseBernoulli(p) => p <= 0.0 || self.n_targets == 0,
+            _ => self.n_synapses() == 0,
+        }
+    }
+
     /// Whether [`RowRule::n_synapses`] is the count itself (not an expectation).
     pub fn count_is_exact(&self) -> bool {
         !matches!(self.kind, RowRuleKind::PairwiseBernoulli(_))

@@ -218,7 +218,7 @@ pub fn upload(
                 });
             }
             Synapses::Deferred(rule) => {
-                if rule.n_synapses() == 0 {
+                if rule.has_no_synapses() {
                     continue;
                 }
                 let (mut new_chunks, csr) =
