@@ -307,7 +307,31 @@ pub fn step(
     input_ex: f32,
     input_in: f32,
 ) -> StepResult {
-    let drive_c = i_stim.mul_add(d.inv_c_m, d.rest_drive_c);
+    step_with_drive(
+        d,
+        v_m,
+        g_ex,
+        g_in,
+        refractory,
+        i_stim.mul_add(d.inv_c_m, d.rest_drive_c),
+        input_ex,
+        input_in,
+    )
+}
+
+/// [`step`] with the constant drive `drive_c` = (g_L E_L + I_e + I_stim) / C_m computed.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn step_with_drive(
+    d: &IafCondExpDerived,
+    v_m: f32,
+    g_ex: f32,
+    g_in: f32,
+    refractory: i32,
+    drive_c: f32,
+    input_ex: f32,
+    input_in: f32,
+) -> StepResult {
     let g_ex_end = g_ex * d.decay_ex;
     let g_in_end = g_in * d.decay_in;
     let start = Rhs::new(d, drive_c, g_ex, g_in);
