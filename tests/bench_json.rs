@@ -2,8 +2,6 @@
 //! (each case runs in a child process, as in real use). The GPU case runs where an adapter
 //! exists (lavapipe without a GPU) and is required with LIFSIM_REQUIRE_GPU=1.
 
-use std::process::Command;
-
 use serde_json::Value;
 
 mod common;
@@ -12,7 +10,7 @@ mod common;
 fn bench(args: &[&str]) -> Value {
     let dir = tempfile::tempdir().expect("temp dir");
     let json = dir.path().join("bench.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_lifsim"))
+    let output = common::cli::lifsim()
         .arg("bench")
         .args(args)
         .arg("--json")
@@ -138,7 +136,7 @@ fn gpu_report_has_every_field() {
 #[test]
 fn a_network_too_large_for_memory_fails_cleanly() {
     // 4 billion neurons with 1,000 synapses each need petabytes: refused before any allocation.
-    let output = Command::new(env!("CARGO_BIN_EXE_lifsim"))
+    let output = common::cli::lifsim()
         .args([
             "bench",
             "--backend",
@@ -162,7 +160,7 @@ fn a_case_past_its_timeout_is_stopped_and_reported() {
     let dir = tempfile::tempdir().expect("temp dir");
     let json = dir.path().join("bench.json");
     let started = std::time::Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_lifsim"))
+    let output = common::cli::lifsim()
         .args(["bench", "--backend", "cpu", "--threads", "1"])
         .args([
             "--sizes",
@@ -179,7 +177,7 @@ fn a_case_past_its_timeout_is_stopped_and_reported() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!output.status.success(), "{stdout}");
     assert!(
-        stdout.contains("N = 1,000,000: stopped after 1 s (--case-timeout)"),
+        stdout.contains("N = 1,000,000: stopped at --case-timeout (1 s)"),
         "{stdout}"
     );
     assert!(!stdout.contains("2,000,000"), "{stdout}");
@@ -194,11 +192,8 @@ fn a_case_past_its_timeout_is_stopped_and_reported() {
 
 #[test]
 fn a_case_timeout_that_is_not_a_positive_number_is_refused() {
-    for bad in ["0", "-5", "soon"] {
-        let output = Command::new(env!("CARGO_BIN_EXE_lifsim"))
-            .args(["bench", &format!("--case-timeout={bad}")])
-            .output()
-            .expect("lifsim runs");
+    for bad in ["0", "-5", "soon", "1e20"] {
+        let output = common::cli::run_lifsim(&["bench", &format!("--case-timeout={bad}")]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{stderr}");
         assert!(

@@ -56,8 +56,8 @@ pub struct BenchArgs {
     json: Option<PathBuf>,
     /// Stop a case that runs longer than this [s] (build, warm-up and simulation), report it as
     /// failed, and skip the larger sizes of its series.
-    #[arg(long, default_value_t = 1800.0, value_name = "S", value_parser = parse_timeout)]
-    case_timeout: f64,
+    #[arg(long, default_value = "1800", value_name = "S", value_parser = parse_timeout)]
+    case_timeout: Duration,
     /// Run one case (JSON) in this process and print its outcome as JSON.
     #[arg(long, hide = true, value_name = "CASE")]
     child: Option<String>,
@@ -101,21 +101,32 @@ fn parse_size(s: &str) -> Result<Size, String> {
 #[derive(Serialize, Deserialize)]
 enum ChildOutcome {
     Ran(Box<BenchResult>),
-    Failed {
-        reason: String,
-        does_not_fit: bool,
-    },
-    /// Stopped at `--case-timeout` (never printed by a child).
-    TimedOut {
-        after_s: f64,
-    },
+    Failed { reason: String, does_not_fit: bool },
 }
 
-fn parse_timeout(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
-        _ => Err(format!("{s:?} is not a positive number of seconds")),
-    }
+/// How a case's process ended, as the parent sees it.
+enum CaseEnd {
+    Reported(ChildOutcome),
+    /// Stopped at `--case-timeout`.
+    TimedOut,
+}
+
+/// A case that did not run to its end, as reported.
+struct CaseFailure {
+    /// What follows "N = n: " in the table.
+    line: String,
+    reason: String,
+    does_not_fit: bool,
+    /// Skip the larger sizes of the series.
+    stop: bool,
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|&v| v > 0.0)
+        .and_then(|v| Duration::try_from_secs_f64(v).ok())
+        .ok_or_else(|| format!("{s:?} is not a positive number of seconds"))
 }
 
 pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -173,51 +184,54 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         println!("{}", Row::header());
         for &n in &sizes {
             let case = case(&args, backend, n, t);
-            // A failure: what to print after "N = n: ", the reason, whether the network did not
-            // fit, whether larger sizes of the series are skipped.
-            let (line, reason, does_not_fit, stop) = match run_in_child(
-                &case,
-                Duration::from_secs_f64(args.case_timeout),
-            )? {
-                ChildOutcome::Ran(result) => {
+            let failure = match run_in_child(&case, args.case_timeout)? {
+                CaseEnd::Reported(ChildOutcome::Ran(result)) => {
                     println!("{}", Row::of(&result));
                     report.results.push(*result);
-                    (None, String::new(), false, false)
+                    None
                 }
-                ChildOutcome::TimedOut { after_s } => {
+                CaseEnd::TimedOut => {
                     let reason = format!(
-                            "stopped after {after_s:.0} s (--case-timeout); larger sizes of this series skipped"
-                        );
-                    (Some(reason.clone()), reason, false, true)
+                        "stopped at --case-timeout ({} s); larger sizes of this series skipped",
+                        args.case_timeout.as_secs_f64()
+                    );
+                    Some(CaseFailure {
+                        line: reason.clone(),
+                        reason,
+                        does_not_fit: false,
+                        stop: true,
+                    })
                 }
                 // A network that does not fit stops its series: larger ones would not fit either.
-                ChildOutcome::Failed {
+                CaseEnd::Reported(ChildOutcome::Failed {
                     reason,
                     does_not_fit,
-                } => (
-                    Some(if climb && does_not_fit {
+                }) => Some(CaseFailure {
+                    line: if climb && does_not_fit {
                         format!("does not fit ({reason}); the largest that fits is the last above")
                     } else {
                         format!("failed: {reason}")
-                    }),
+                    },
                     reason,
                     does_not_fit,
-                    does_not_fit,
-                ),
+                    stop: does_not_fit,
+                }),
             };
-            if let Some(line) = line {
+            let stop = failure.as_ref().is_some_and(|f| f.stop);
+            if let Some(f) = failure {
                 println!(
-                    "{} N = {}: {line}",
+                    "{} N = {}: {}",
                     series_name(backend, t),
-                    format::count(u64::from(n))
+                    format::count(u64::from(n)),
+                    f.line
                 );
-                if !(climb && does_not_fit) {
+                if !(climb && f.does_not_fit) {
                     unexpected_failures += 1;
                 }
                 report.failures.push(BenchFailure {
                     case,
-                    reason,
-                    does_not_fit,
+                    reason: f.reason,
+                    does_not_fit: f.does_not_fit,
                 });
             }
             if let Some(path) = &args.json {
@@ -351,7 +365,7 @@ impl Row {
 }
 
 /// Run `case` in a child process and read its outcome; kill it after `timeout`.
-fn run_in_child(case: &BenchCase, timeout: Duration) -> anyhow::Result<ChildOutcome> {
+fn run_in_child(case: &BenchCase, timeout: Duration) -> anyhow::Result<CaseEnd> {
     let exe = std::env::current_exe().context("cannot find the lifsim executable to re-run")?;
     let started = Instant::now();
     let mut child = Command::new(&exe)
@@ -380,9 +394,7 @@ fn run_in_child(case: &BenchCase, timeout: Duration) -> anyhow::Result<ChildOutc
                 .wait()
                 .context("waiting for a stopped case's process")?;
             let _ = reader.join();
-            return Ok(ChildOutcome::TimedOut {
-                after_s: started.elapsed().as_secs_f64(),
-            });
+            return Ok(CaseEnd::TimedOut);
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -391,17 +403,18 @@ fn run_in_child(case: &BenchCase, timeout: Duration) -> anyhow::Result<ChildOutc
         .map_err(|_| anyhow::anyhow!("the reader of a case's output panicked"))?
         .context("reading a case's output")?;
     if !status.success() {
-        return Ok(ChildOutcome::Failed {
+        return Ok(CaseEnd::Reported(ChildOutcome::Failed {
             reason: format!("the case's process ended with {status}"),
             does_not_fit: false,
-        });
+        }));
     }
-    serde_json::from_slice(&stdout).with_context(|| {
+    let outcome = serde_json::from_slice(&stdout).with_context(|| {
         format!(
             "the case's process printed no result: {}",
             String::from_utf8_lossy(&stdout)
         )
-    })
+    })?;
+    Ok(CaseEnd::Reported(outcome))
 }
 
 /// The child's side: run the case, print the outcome.
