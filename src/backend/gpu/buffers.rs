@@ -293,7 +293,12 @@ impl Resources {
             key,
         };
         let (chunks, device_csrs) = super::synapses::upload(&synapse_context, &mut alloc, network)?;
-        let propagation = super::synapses::propagate_dispatches(device, layouts, &chunks);
+        let propagation = super::synapses::propagate_dispatches(
+            device,
+            layouts,
+            &chunks,
+            pipelines.propagate_pair.is_some(),
+        );
 
         let control_size = std::mem::size_of::<Control>() as u64;
         let staging_layout = {

@@ -459,7 +459,10 @@ impl<'n> GpuBackend<'n> {
                     for d in &res.propagation {
                         pass.set_pipeline(match d.kind {
                             PropagateKind::Single => &p.propagate,
-                            PropagateKind::Pair => &p.propagate_pair,
+                            PropagateKind::Pair => p
+                                .propagate_pair
+                                .as_ref()
+                                .expect("pairs only where the pipeline exists"),
                             PropagateKind::Procedural => &p.propagate_procedural,
                         });
                         pass.set_bind_group(2, &d.bind_group, &[]);

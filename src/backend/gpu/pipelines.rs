@@ -84,6 +84,10 @@ pub struct Layouts {
     pub connect: wgpu::BindGroupLayout,
 }
 
+/// Storage buffers `propagate_pair` binds: 12 of the state (group 1) and 4 per chunk (group 2).
+/// `propagate` binds 16, which every adapter lifsim runs on offers.
+pub const PAIR_STORAGE_BUFFERS: u32 = 20;
+
 pub struct Pipelines {
     pub layouts: Layouts,
     pub neuron_update: wgpu::ComputePipeline,
@@ -93,7 +97,9 @@ pub struct Pipelines {
     pub record: wgpu::ComputePipeline,
     pub dispatch_args: wgpu::ComputePipeline,
     pub propagate: wgpu::ComputePipeline,
-    pub propagate_pair: wgpu::ComputePipeline,
+    /// Only on adapters with [`PAIR_STORAGE_BUFFERS`] storage buffers per shader stage (the
+    /// others propagate every chunk alone).
+    pub propagate_pair: Option<wgpu::ComputePipeline>,
     pub propagate_procedural: wgpu::ComputePipeline,
     pub step_end: wgpu::ComputePipeline,
     pub outdegree_fill: wgpu::ComputePipeline,
@@ -416,12 +422,16 @@ impl Pipelines {
                 "propagate",
                 &[&l.step, &l.state, &l.projection],
             ),
-            propagate_pair: pipeline(
-                device,
-                &propagate,
-                "propagate_pair",
-                &[&l.step, &l.state, &l.projection_pair],
-            ),
+            propagate_pair: (device.limits().max_storage_buffers_per_shader_stage
+                >= PAIR_STORAGE_BUFFERS)
+                .then(|| {
+                    pipeline(
+                        device,
+                        &propagate,
+                        "propagate_pair",
+                        &[&l.step, &l.state, &l.projection_pair],
+                    )
+                }),
             propagate_procedural: pipeline(
                 device,
                 &propagate,

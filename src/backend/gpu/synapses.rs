@@ -43,21 +43,26 @@ pub struct PropagateDispatch {
 }
 
 /// The propagation dispatches of a step: the stored chunks of each source population two by two
-/// (`propagate_pair`; an odd one alone, last), procedural ones alone. Their order does not matter:
-/// integer atomics give the same sums in any order.
+/// (`propagate_pair`, where `pairs`; an odd one alone, last), procedural ones alone. Their order
+/// does not matter: integer atomics give the same sums in any order.
 pub fn propagate_dispatches(
     device: &wgpu::Device,
     layouts: &super::pipelines::Layouts,
     chunks: &[ProjectionChunk],
+    pairs: bool,
 ) -> Vec<PropagateDispatch> {
     let mut dispatches = Vec::new();
     let mut pending: Vec<Option<&ProjectionChunk>> = Vec::new();
     for chunk in chunks {
         let p = chunk.source_population as usize;
-        if chunk.procedural {
+        if chunk.procedural || !pairs {
             dispatches.push(PropagateDispatch {
                 source_population: chunk.source_population,
-                kind: PropagateKind::Procedural,
+                kind: if chunk.procedural {
+                    PropagateKind::Procedural
+                } else {
+                    PropagateKind::Single
+                },
                 bind_group: chunk.bind_group.clone(),
             });
             continue;
