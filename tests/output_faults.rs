@@ -1,7 +1,8 @@
 //! Output faults: an output path that cannot be written, an existing file without `--force`, a
-//! disk that fills up during the run, and a stdout whose reader is gone. Each gives an error that names the path and says what to
-//! do, and never leaves a file that readers refuse: either no file, the untouched old one, or a
-//! file marked failed that holds exactly what a complete run holds up to its `t_reached`.
+//! disk that fills up during the run, and a stdout whose reader is gone. The first three give an
+//! error that names the path and says what to do; a run whose stdout is gone completes quietly.
+//! None leaves a file that readers refuse: either no file, the untouched old one, or a file
+//! marked failed that holds exactly what a complete run holds up to its `t_reached`.
 //!
 //! A full disk is a file size limit here (`ulimit -f`), which makes writes fail with EFBIG just
 //! as a full disk makes them fail with ENOSPC.
@@ -226,9 +227,10 @@ fn a_run_whose_stdout_is_gone_completes_its_file() {
     let _one = one_at_a_time();
     let dir = TestDir::new();
     let out = dir.join("piped.h5");
+    let figure = dir.join("piped.svg");
     let output = lifsim()
         .args(["run", arg(&coba()), "-o", arg(&out), "--t-stop", "100"])
-        .args(["--backend", "cpu", "--threads", "1"])
+        .args(["--backend", "cpu", "--threads", "1", "--plot", arg(&figure)])
         .stdout(closed_stdout())
         .output()
         .unwrap();
@@ -237,6 +239,7 @@ fn a_run_whose_stdout_is_gone_completes_its_file() {
     let file = record::read(&out).unwrap();
     assert_eq!(file.status, "complete");
     assert!(!file.spikes.is_empty());
+    assert!(figure.exists(), "run --plot drew its figure");
 }
 
 #[test]

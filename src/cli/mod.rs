@@ -1,5 +1,15 @@
 //! Subcommands of `lifsim`, one file each.
 
+/// `println!` that carries on when stdout is gone (`lifsim run ... | head -3`): the simulation and
+/// its file matter more than its messages. For what `run` and `resume` print (and what they call,
+/// such as `run --plot`'s summary); the other commands end on SIGPIPE instead.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod bench;
 mod demo;
 mod info;

@@ -77,7 +77,8 @@ fn print_summary(path: &Path, summary: &PlotSummary) {
     if !summary.traces.is_empty() {
         parts.push(format!("traces {}", summary.traces.join(", ")));
     }
-    println!(
+    // Also printed by `run --plot`, which carries on when stdout is gone.
+    say!(
         "plot: {} ({} x {} px): {}",
         path.display(),
         summary.width_px,

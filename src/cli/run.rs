@@ -1,14 +1,5 @@
 //! `lifsim run`: config -> network -> backend -> HDF5, with a progress bar and a summary.
 
-/// `println!` that carries on when stdout is gone (`lifsim run ... | head -3`): the simulation and
-/// its file matter more than its messages.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
