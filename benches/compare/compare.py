@@ -134,7 +134,8 @@ def run_lifsim(binary, n, threads, seed, args):
         out = pathlib.Path(tmp) / "bench.json"
         command = [str(binary), "bench", "--backend", "cpu", "--sizes", str(n),
                    "--threads", str(threads), "--indegree", str(args.indegree),
-                   "--t-stop", str(args.t_stop), "--seed", str(seed), "--json", str(out)]
+                   "--t-stop", str(args.t_stop), "--seed", str(seed), "--json", str(out),
+                   "--case-timeout", str(args.timeout)]
         done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout)
         if done.returncode != 0 or not out.exists():
             raise RuntimeError(f"lifsim bench failed: {done.stdout[-500:]} {done.stderr[-500:]}")
@@ -175,8 +176,9 @@ def run_peer(python, peer, n, threads, seed, args):
 
 
 def fastest_sustained(runs):
-    """The fastest run whose activity outlived the kick, or the fastest of all if none did."""
-    sustained = [r for r in runs if r["dynamics"]["self_sustained"]]
+    """The fastest run that did not fall silent after the kick (runs too short to tell count as
+    active), or the fastest of all if every one did."""
+    sustained = [r for r in runs if r["dynamics"]["self_sustained"] is not False]
     return min(sustained or runs, key=lambda r: r["simulate_s"])
 
 
@@ -247,6 +249,8 @@ def main():
     parser.add_argument("--out", type=pathlib.Path, default=REPO / "target" / "compare.json",
                         help="where every result goes (JSON)")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat {args.repeat}: runs per case must be 1 or more")
     sizes = sorted({parse_size(s) for s in args.sizes.split(",")})
     thread_counts = sorted({int(t) for t in args.threads.split(",")})
     peers = [p for p in args.peers.split(",") if p]
@@ -273,7 +277,7 @@ def main():
                     record["skipped"].append({"simulator": sim, "n": n, "threads": threads})
                     continue
                 runs = []
-                for seed in range(args.seed, args.seed + max(args.repeat, 1)):
+                for seed in range(args.seed, args.seed + args.repeat):
                     busy = wait_until_quiet(0.5, args.quiet) if args.quiet > 0 else busy_cpus()
                     load = load_average()
                     busy_text = "" if busy is None else f", other processes busy on {busy:.1f} CPUs"
@@ -291,7 +295,8 @@ def main():
                         continue
                     r["load"] = load
                     r["busy_cpus"] = busy
-                    silent = "" if r["dynamics"]["self_sustained"] else " (fell silent)"
+                    # None: a run too short to tell (under 200 ms).
+                    silent = " (fell silent)" if r["dynamics"]["self_sustained"] is False else ""
                     print(f"simulate {r['simulate_s']:.3f} s{silent}", flush=True)
                     runs.append(r)
                 if not runs:
