@@ -41,7 +41,7 @@ MAX_NEURONS = 200
 COLOURS = ["#c82828", "#1e5ac8", "#289628", "#e68214", "#823caa", "#785032"]
 
 
-def population_sizes(f, config_text, spikes, populations):
+def population_sizes(f, spikes, populations):
     """Neurons per population, silent neurons included: each population's `n_nodes` attribute,
     else (files written before lifsim stored it) the config stored in the file.
 
@@ -57,7 +57,7 @@ def population_sizes(f, config_text, spikes, populations):
     try:
         import tomllib  # Python 3.11+
 
-        config = tomllib.loads(config_text)
+        config = tomllib.loads(f.attrs["config"])
         for p in config.get("population", []):
             sizes.setdefault(p["name"], int(p["n"]))
     except (ImportError, ValueError, KeyError, TypeError) as e:
@@ -177,10 +177,9 @@ def main():
     with h5py.File(path, "r") as f:
         t_reached_ms = float(f.attrs["t_reached"])
         status = f.attrs["status"]
-        config_text = f.attrs["config"]
         populations = list(f["spikes"].keys())  # in the order of the config
         spikes = read_spikes(f)
-        sizes = population_sizes(f, config_text, spikes, populations)
+        sizes = population_sizes(f, spikes, populations)
     stats = statistics(spikes, sizes, populations, t_reached_ms)
     draw_raster(spikes, sizes, populations, t_reached_ms, raster_path)
     sonata = libsonata_check(path, spikes, populations)
