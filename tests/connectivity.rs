@@ -305,3 +305,34 @@ fn weight_and_delay_distributions_are_respected() {
         .all(|&w| w <= i64::from(i32::MAX) / 2 + 200));
     assert!(scale >= 1024.0, "scale {scale}");
 }
+
+#[test]
+fn a_projection_of_more_synapses_than_u32_counts_is_refused_before_drawing() {
+    // 5 x 10^9 pairs would take 40 GB to draw: refused from the rule's count alone, at once.
+    for multapses in [true, false] {
+        let s = two_populations(
+            100_000,
+            100_000,
+            ConnectionRule::FixedTotalNumber(5_000_000_000),
+            false,
+            true,
+            multapses,
+        );
+        let started = std::time::Instant::now();
+        let error = lifsim::network::build(&s, 2).expect_err("too many synapses");
+        assert!(
+            matches!(
+                error,
+                lifsim::network::BuildError::TooManySynapses {
+                    synapses: 5_000_000_000,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert!(error
+            .to_string()
+            .contains("split it into several projections"));
+        assert!(started.elapsed().as_secs() < 5, "refused before drawing");
+    }
+}

@@ -40,21 +40,7 @@ impl BernoulliDraw {
     /// The draw of probability `p` (0 <= p < 1; p = 1 is `all_to_all`) over `n_targets`.
     pub fn new(p: f64, n_targets: u32, exclude_self: bool) -> BernoulliDraw {
         debug_assert!((0.0..1.0).contains(&p), "p = {p}");
-        let mut thresholds = Vec::new();
-        if p > 0.0 {
-            // q^j by repeated multiplication: plain IEEE operations, the same table everywhere.
-            let q = 1.0 - p;
-            let mut q_j = 1.0f64;
-            while thresholds.len() < MAX_TABLE {
-                q_j *= q;
-                // Below 2^32 (q^j < 1); a saturating cast for p so small that q rounds to 1.
-                let t = (q_j * 4_294_967_296.0).floor().min(f64::from(u32::MAX)) as u32;
-                thresholds.push(t);
-                if t == 0 {
-                    break;
-                }
-            }
-        }
+        let thresholds = thresholds(p).collect();
         let segment = if p > 0.0 {
             (SYNAPSES_PER_SEGMENT / p)
                 .ceil()
@@ -128,13 +114,30 @@ impl BernoulliDraw {
     }
 }
 
-/// Device bytes of the thresholds of probability `p` (none for p = 0 or 1: nothing is drawn).
+/// The thresholds `T_j = floor(q^j 2^32)`, j = 1.., of probability `p` (none for p = 0 or 1:
+/// nothing is drawn): to the first 0, at most [`MAX_TABLE`].
+fn thresholds(p: f64) -> impl Iterator<Item = u32> {
+    // q^j by repeated multiplication: plain IEEE operations, the same table everywhere.
+    let q = 1.0 - p;
+    let drawn = p > 0.0 && p < 1.0;
+    let mut q_j = 1.0f64;
+    let mut ended = !drawn;
+    std::iter::from_fn(move || {
+        if ended {
+            return None;
+        }
+        q_j *= q;
+        // Below 2^32 (q^j < 1); a saturating cast for p so small that q rounds to 1.
+        let t = (q_j * 4_294_967_296.0).floor().min(f64::from(u32::MAX)) as u32;
+        ended = t == 0;
+        Some(t)
+    })
+    .take(MAX_TABLE)
+}
+
+/// Device bytes of the thresholds of probability `p`.
 pub fn table_bytes(p: f64) -> u64 {
-    if p > 0.0 && p < 1.0 {
-        4 * BernoulliDraw::new(p, 1, false).thresholds.len() as u64
-    } else {
-        0
-    }
+    4 * thresholds(p).count() as u64
 }
 
 #[cfg(test)]

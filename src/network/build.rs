@@ -122,6 +122,15 @@ pub fn build_with(spec: &NetworkSpec, options: &BuildOptions) -> Result<Network,
             projection: index,
             threads: options.threads,
         };
+        // Refused before anything is drawn where the count is known beforehand (every rule but
+        // pairwise_bernoulli, whose drawn count is checked below).
+        let size = super::size::projection_size(spec, proj);
+        if size.exact && size.synapses > u64::from(u32::MAX) {
+            return Err(BuildError::TooManySynapses {
+                projection: proj.name.clone(),
+                synapses: size.synapses,
+            });
+        }
         let row_rule = RowRule::for_projection(proj, &ctx, &fixed_point, dt);
         let synapses = match (proj.storage, row_rule) {
             (SynapseStorage::Procedural, Some(rule)) => Synapses::Procedural(rule),

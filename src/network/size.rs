@@ -3,8 +3,8 @@
 
 use crate::config::{ConnectionRule, NetworkSpec, ProjectionSpec, SynapseStorage};
 
-use super::bernoulli::table_bytes;
 use super::stimulus::ms_to_steps;
+use super::synapses::RowRuleKind;
 
 /// Size of one projection.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,7 +72,8 @@ pub fn estimate_size(spec: &NetworkSpec) -> NetworkSize {
     }
 }
 
-fn projection_size(spec: &NetworkSpec, p: &ProjectionSpec) -> ProjectionSize {
+/// The size of projection `p` of `spec`.
+pub(super) fn projection_size(spec: &NetworkSpec, p: &ProjectionSpec) -> ProjectionSize {
     let n_s = u64::from(spec.populations[p.source].n);
     let n_t = u64::from(spec.populations[p.target].n);
     let self_excluded = p.source == p.target && !p.allow_autapses;
@@ -94,37 +95,22 @@ fn projection_size(spec: &NetworkSpec, p: &ProjectionSpec) -> ProjectionSize {
     let delays = !p.delay_ms.is_constant();
     let per_synapse_host = 4 + 4 * u64::from(weights) + 2 * u64::from(delays);
     let constant = !weights && !delays;
-    let drawn_on_device = constant
-        && match p.rule {
-            ConnectionRule::FixedIndegree(_) | ConnectionRule::FixedOutdegree(_) => {
-                p.allow_multapses
-            }
-            ConnectionRule::FixedTotalNumber(n) => p.allow_multapses && n <= u64::from(u32::MAX),
-            ConnectionRule::AllToAll
-            | ConnectionRule::OneToOne
-            | ConnectionRule::PairwiseBernoulli(_) => true,
-        };
+    // What the GPU draws itself: the row rules, with one weight and one delay.
+    let row_kind = RowRuleKind::of(p.rule, p.allow_multapses).filter(|_| constant);
+    let drawn_on_device = row_kind.is_some();
     let (device_storage, host_bytes, device_bytes) = if p.storage == SynapseStorage::Procedural {
-        let table = match p.rule {
-            ConnectionRule::PairwiseBernoulli(p) => table_bytes(p),
-            _ => 0,
-        };
+        let table = row_kind.map_or(0, RowRuleKind::table_bytes);
         ("procedural", 0, table)
     } else {
+        // Where rows are counted first: a count per source (and Bernoulli's thresholds).
+        let counting = row_kind
+            .filter(|k| k.counts_rows())
+            .map_or(0, |k| 4 * n_s + k.table_bytes());
         let device = 4 * (n_s + 1)
             + synapses * 4
             + synapses * 4 * u64::from(weights)
             + synapses.div_ceil(2) * 4 * u64::from(delays)
-            + match p.rule {
-                // The device counts each row's synapses first.
-                ConnectionRule::FixedIndegree(_) | ConnectionRule::FixedTotalNumber(_)
-                    if drawn_on_device =>
-                {
-                    4 * n_s
-                }
-                ConnectionRule::PairwiseBernoulli(p) if drawn_on_device => 4 * n_s + table_bytes(p),
-                _ => 0,
-            };
+            + counting;
         let storage = if drawn_on_device {
             "drawn on the device"
         } else {

@@ -74,6 +74,55 @@ pub enum RowRuleKind {
     PairwiseBernoulli(f64),
 }
 
+impl RowRuleKind {
+    /// The row rule that draws `rule`, if one does: not when partners must be distinct (Floyd's
+    /// draws depend on each other), nor for more `fixed_total_number` pairs than u32 counts.
+    /// `pairwise_bernoulli` of p >= 1 is `all_to_all`. The one place that decides what a backend
+    /// draws itself and what may be procedural (`network::size`, the config's validation).
+    pub fn of(rule: ConnectionRule, allow_multapses: bool) -> Option<RowRuleKind> {
+        Some(match rule {
+            ConnectionRule::FixedIndegree(k) if allow_multapses => RowRuleKind::FixedIndegree(k),
+            ConnectionRule::FixedOutdegree(k) if allow_multapses => RowRuleKind::FixedOutdegree(k),
+            ConnectionRule::AllToAll => RowRuleKind::AllToAll,
+            ConnectionRule::OneToOne => RowRuleKind::OneToOne,
+            ConnectionRule::FixedTotalNumber(n) if allow_multapses => {
+                RowRuleKind::FixedTotalNumber(u32::try_from(n).ok()?)
+            }
+            ConnectionRule::PairwiseBernoulli(p) if p >= 1.0 => RowRuleKind::AllToAll,
+            ConnectionRule::PairwiseBernoulli(p) => RowRuleKind::PairwiseBernoulli(p),
+            _ => return None,
+        })
+    }
+
+    /// Whether a source's row can be drawn on its own (so procedurally): not `FixedIndegree`
+    /// (drawn per target) nor `FixedTotalNumber` (drawn per synapse).
+    pub fn draws_rows(self) -> bool {
+        !matches!(
+            self,
+            RowRuleKind::FixedIndegree(_) | RowRuleKind::FixedTotalNumber(_)
+        )
+    }
+
+    /// Whether a device draw counts each row's synapses first (the rows' lengths are not known
+    /// beforehand).
+    pub fn counts_rows(self) -> bool {
+        matches!(
+            self,
+            RowRuleKind::FixedIndegree(_)
+                | RowRuleKind::FixedTotalNumber(_)
+                | RowRuleKind::PairwiseBernoulli(_)
+        )
+    }
+
+    /// Device bytes of the thresholds a `pairwise_bernoulli` draw keeps.
+    pub fn table_bytes(self) -> u64 {
+        match self {
+            RowRuleKind::PairwiseBernoulli(p) => super::bernoulli::table_bytes(p),
+            _ => 0,
+        }
+    }
+}
+
 /// A connection rule with one weight and one delay, that draws the same synapses wherever it
 /// runs: partner `m` of row `r` comes from word `m` of the stream `(Connectivity, projection, r)`
 /// (see `rules::draw_partners`; `pairwise_bernoulli`: [`BernoulliDraw`]).
@@ -107,22 +156,7 @@ impl RowRule {
         else {
             return None;
         };
-        let kind = match proj.rule {
-            ConnectionRule::FixedIndegree(k) if proj.allow_multapses => {
-                RowRuleKind::FixedIndegree(k)
-            }
-            ConnectionRule::FixedOutdegree(k) if proj.allow_multapses => {
-                RowRuleKind::FixedOutdegree(k)
-            }
-            ConnectionRule::AllToAll => RowRuleKind::AllToAll,
-            ConnectionRule::OneToOne => RowRuleKind::OneToOne,
-            ConnectionRule::FixedTotalNumber(n) if proj.allow_multapses => {
-                RowRuleKind::FixedTotalNumber(u32::try_from(n).ok()?)
-            }
-            ConnectionRule::PairwiseBernoulli(p) if p >= 1.0 => RowRuleKind::AllToAll,
-            ConnectionRule::PairwiseBernoulli(p) => RowRuleKind::PairwiseBernoulli(p),
-            _ => return None,
-        };
+        let kind = RowRuleKind::of(proj.rule, proj.allow_multapses)?;
         Some(RowRule {
             kind,
             n_sources: ctx.n_sources,
@@ -168,7 +202,7 @@ impl RowRule {
 
     /// Whether [`RowRule::n_synapses`] is the count itself (not an expectation).
     pub fn count_is_exact(&self) -> bool {
-        !matches!(self.kind, RowRuleKind::PairwiseBernoulli(_))
+        !matches!(self.kind, RowRuleKind::PairwiseBernoulli(p) if p > 0.0)
     }
 
     /// The rule's context for the host's connection rules.
@@ -209,21 +243,12 @@ impl RowRule {
     /// Whether a source's row can be drawn on its own (so procedurally): not `FixedIndegree`
     /// (drawn per target) nor `FixedTotalNumber` (drawn per synapse).
     pub fn draws_rows(&self) -> bool {
-        !matches!(
-            self.kind,
-            RowRuleKind::FixedIndegree(_) | RowRuleKind::FixedTotalNumber(_)
-        )
+        self.kind.draws_rows()
     }
 
-    /// Whether a device draw counts each row's synapses first (the rows' lengths are not known
-    /// beforehand).
+    /// Whether a device draw counts each row's synapses first (see [`RowRuleKind::counts_rows`]).
     pub fn counts_rows(&self) -> bool {
-        matches!(
-            self.kind,
-            RowRuleKind::FixedIndegree(_)
-                | RowRuleKind::FixedTotalNumber(_)
-                | RowRuleKind::PairwiseBernoulli(_)
-        )
+        self.kind.counts_rows()
     }
 
     /// How `pairwise_bernoulli` draws its rows (None for the other rules).

@@ -91,23 +91,13 @@ pub fn of_network(network: &Network, binding_limit: u64) -> Footprint {
                 }
                 Synapses::Deferred(rule) => {
                     let counts = if rule.counts_rows() { 4 * n_sources } else { 0 };
-                    4 * (n_sources + 1) + 4 * rule.n_synapses() + counts + table_bytes(rule)
+                    4 * (n_sources + 1) + 4 * rule.n_synapses() + counts + rule.kind.table_bytes()
                 }
-                Synapses::Procedural(rule) => table_bytes(rule),
+                Synapses::Procedural(rule) => rule.kind.table_bytes(),
             }
         })
         .sum();
     footprint(&shape, synapses, binding_limit)
-}
-
-/// The thresholds of a pairwise_bernoulli rule.
-fn table_bytes(rule: &crate::network::RowRule) -> u64 {
-    match rule.kind {
-        crate::network::RowRuleKind::PairwiseBernoulli(p) => {
-            crate::network::bernoulli::table_bytes(p)
-        }
-        _ => 0,
-    }
 }
 
 /// The footprint of the network a spec describes, from its size estimate (exact but for

@@ -9,6 +9,7 @@ use crate::config::error::table_label;
 use crate::config::raw::RawProjection;
 use crate::config::spec::{ConnectionRule, Distribution, ProjectionSpec, SynapseStorage};
 use crate::config::units::Dimension;
+use crate::network::RowRuleKind;
 
 use super::{
     quoted, DistributionRules, PopulationEntry, Problem, Table, Validator, MAX_DELAY_STEPS,
@@ -180,16 +181,11 @@ impl Validator {
         delay: &Distribution,
     ) -> Option<()> {
         let span = r.storage.as_ref().map_or(t.span.clone(), Spanned::span);
-        let row_rule = match rule {
-            ConnectionRule::AllToAll
-            | ConnectionRule::OneToOne
-            | ConnectionRule::PairwiseBernoulli(_) => true,
-            ConnectionRule::FixedOutdegree(_) => multapses,
-            ConnectionRule::FixedIndegree(_) | ConnectionRule::FixedTotalNumber(_) => false,
-        };
+        let row_rule = RowRuleKind::of(rule, multapses).is_some_and(RowRuleKind::draws_rows);
         if !row_rule {
             let why = if matches!(rule, ConnectionRule::FixedOutdegree(_)) {
-                "fixed_outdegree without multapses draws a row's targets one after another,                  each depending on the last"
+                "fixed_outdegree without multapses draws a row's targets one after another, each \
+                 depending on the last"
                     .to_string()
             } else {
                 format!(
