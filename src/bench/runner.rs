@@ -62,7 +62,8 @@ impl BenchError {
     pub fn is_does_not_fit(&self) -> bool {
         matches!(
             self,
-            BenchError::DoesNotFit { .. } | BenchError::Gpu(GpuError::TooLarge { .. })
+            BenchError::DoesNotFit { .. }
+                | BenchError::Gpu(GpuError::TooLarge { .. } | GpuError::TooMany { .. })
         )
     }
 }

@@ -43,6 +43,12 @@ pub enum GpuError {
         limit: u64,
     },
     #[error(
+        "the network does not fit this GPU: {what}: {count}, more than the 4,294,967,295 \
+         the GPU backend counts with 32 bits; split the projection into several, lower its \
+         density, or use --backend cpu"
+    )]
+    TooMany { what: String, count: u64 },
+    #[error(
         "the network does not fit this GPU: it needs {} of device memory ({} of synapses, {} of \
          neuron state, {} of spike and sample buffers), and {adapter} has {}. {advice}",
         crate::format::bytes(needed.total()),

@@ -256,10 +256,9 @@ fn upload_offsets(
     // pairwise_bernoulli count can still exceed its expectation).
     let total = row_offsets.last().copied().unwrap_or(0);
     if total > u64::from(u32::MAX) {
-        return Err(GpuError::TooLarge {
-            what: format!("the synapse indices of projection `{}`", proj.name),
-            bytes: total,
-            limit: u64::from(u32::MAX),
+        return Err(GpuError::TooMany {
+            what: format!("the synapses drawn for projection `{}`", proj.name),
+            count: total,
         });
     }
     let offsets: Vec<u32> = row_offsets.iter().map(|&o| o as u32).collect();
@@ -706,10 +705,9 @@ fn drawn_on_device(
 }
 
 fn items_u32(items: u64, proj: &Projection) -> Result<u32, GpuError> {
-    u32::try_from(items).map_err(|_| GpuError::TooLarge {
+    u32::try_from(items).map_err(|_| GpuError::TooMany {
         what: format!("the draws of projection `{}` in one dispatch", proj.name),
-        bytes: items,
-        limit: u64::from(u32::MAX),
+        count: items,
     })
 }
 
