@@ -7,6 +7,7 @@ use std::ops::Range;
 
 use wgpu::util::DeviceExt;
 
+use crate::network::bernoulli::BernoulliDraw;
 use crate::network::{Csr, Network, PerSynapse, Projection, RowRule, RowRuleKind, Synapses};
 
 use super::layout::*;
@@ -418,18 +419,20 @@ fn procedural(
         RowRuleKind::FixedOutdegree(k) => (ROW_OUTDEGREE, k),
         RowRuleKind::AllToAll => (ROW_ALL_TO_ALL, rule.n_targets),
         RowRuleKind::OneToOne => (ROW_ONE_TO_ONE, 1),
-        RowRuleKind::PairwiseBernoulli(_) => {
-            (ROW_BERNOULLI, bernoulli.as_ref().map_or(0, |b| b.segment))
-        }
+        RowRuleKind::PairwiseBernoulli(_) => (
+            ROW_BERNOULLI,
+            bernoulli
+                .as_ref()
+                .expect("a pairwise_bernoulli draw")
+                .segment,
+        ),
         RowRuleKind::FixedIndegree(_) | RowRuleKind::FixedTotalNumber(_) => {
             unreachable!("{:?} is never procedural", rule.kind)
         }
     };
     let label = format!("{} (procedural)", proj.name);
     // pairwise_bernoulli's thresholds take the place of the targets.
-    let thresholds = bernoulli
-        .as_ref()
-        .map(|b| alloc.init(&label, bytemuck::cast_slice(&b.thresholds), STORAGE));
+    let thresholds = thresholds_buffer(alloc, &label, &bernoulli);
     let p = ProjectionParams {
         weight: rule.weight,
         delay: u32::from(rule.delay),
@@ -440,7 +443,7 @@ fn procedural(
         n_targets: rule.n_targets,
         exclude_self: u32::from(rule.exclude_self),
         stream: rule.stream,
-        table_length: bernoulli.as_ref().map_or(0, |b| b.thresholds.len() as u32),
+        table_length: table_length(&bernoulli),
         ..params(network, proj)
     };
     projection_chunk(
@@ -456,6 +459,21 @@ fn procedural(
         ],
         true,
     )
+}
+
+/// The thresholds of a `pairwise_bernoulli` draw on the device (None for the other rules).
+fn thresholds_buffer(
+    alloc: &mut Allocator<'_>,
+    label: &str,
+    bernoulli: &Option<BernoulliDraw>,
+) -> Option<wgpu::Buffer> {
+    bernoulli
+        .as_ref()
+        .map(|b| alloc.init(label, bytemuck::cast_slice(&b.thresholds), STORAGE))
+}
+
+fn table_length(bernoulli: &Option<BernoulliDraw>) -> u32 {
+    bernoulli.as_ref().map_or(0, |b| b.thresholds.len() as u32)
 }
 
 /// Work items of one connect dispatch of `pairwise_bernoulli` (segments of rows, about 16 synapses
@@ -488,13 +506,7 @@ fn drawn_on_device(
     let proj = &network.projections[index];
     let n_s = u64::from(rule.n_sources);
     let bernoulli = rule.bernoulli();
-    let thresholds = bernoulli.as_ref().map(|b| {
-        alloc.init(
-            &format!("{} thresholds", proj.name),
-            bytemuck::cast_slice(&b.thresholds),
-            STORAGE,
-        )
-    });
+    let thresholds = thresholds_buffer(alloc, &format!("{} thresholds", proj.name), &bernoulli);
     let segments = bernoulli.as_ref().map_or(0, |b| u64::from(b.segments()));
     let base = ConnectParams {
         n_sources: rule.n_sources,
@@ -510,64 +522,69 @@ fn drawn_on_device(
         key0: ctx.key[0],
         key1: ctx.key[1],
         segment: bernoulli.as_ref().map_or(0, |b| b.segment),
-        table_length: bernoulli.as_ref().map_or(0, |b| b.thresholds.len() as u32),
+        table_length: table_length(&bernoulli),
         ..ConnectParams::default()
     };
     let bindings = ConnectBindings {
         thresholds: thresholds.as_ref().unwrap_or(placeholder),
         placeholder: &placeholders.write,
     };
+    // Rules whose rows' lengths are drawn run in two passes, count and fill, of the same
+    // dispatches: `passes(rows)` lists them (rows, work items) for the rows a pass covers.
+    let two_passes = match rule.kind {
+        RowRuleKind::FixedIndegree(_) => Some(&ctx.pipelines.indegree),
+        RowRuleKind::FixedTotalNumber(_) => Some(&ctx.pipelines.total),
+        RowRuleKind::PairwiseBernoulli(_) => Some(&ctx.pipelines.bernoulli),
+        _ => None,
+    };
+    let passes = |rows: Range<u32>| -> Vec<(Range<u32>, u64)> {
+        match rule.kind {
+            // Drawn per target or per pair: every dispatch draws everything, and keeps the rows
+            // of `rows`.
+            RowRuleKind::FixedIndegree(k) => {
+                vec![(rows, u64::from(rule.n_targets) * u64::from(k.div_ceil(4)))]
+            }
+            RowRuleKind::FixedTotalNumber(n) => vec![(rows, u64::from(n.div_ceil(2)))],
+            // Drawn per segment of the rows.
+            _ => row_batches(rows, segments)
+                .into_iter()
+                .map(|batch| {
+                    let items = u64::from(batch.end - batch.start) * segments;
+                    (batch, items)
+                })
+                .collect(),
+        }
+    };
     let per_row = |k: u64| -> Vec<u64> { (0..=n_s).map(|i| i * k).collect() };
     let mut row_counts = None;
-    let row_offsets: Vec<u64> = match rule.kind {
-        RowRuleKind::FixedOutdegree(k) => per_row(u64::from(k)),
-        RowRuleKind::AllToAll => per_row(u64::from(rule.n_targets - u32::from(rule.exclude_self))),
-        RowRuleKind::OneToOne => per_row(1),
-        RowRuleKind::FixedIndegree(_)
-        | RowRuleKind::FixedTotalNumber(_)
-        | RowRuleKind::PairwiseBernoulli(_) => {
+    let row_offsets: Vec<u64> = match (rule.kind, two_passes) {
+        (RowRuleKind::FixedOutdegree(k), _) => per_row(u64::from(k)),
+        (RowRuleKind::AllToAll, _) => {
+            per_row(u64::from(rule.n_targets - u32::from(rule.exclude_self)))
+        }
+        (RowRuleKind::OneToOne, _) => per_row(1),
+        (_, Some(pipelines)) => {
             let counts = alloc.zeroed(
                 "row counts",
                 4 * n_s,
                 STORAGE | COPY_SRC | wgpu::BufferUsages::COPY_DST,
             );
-            let count = |pipeline, p: ConnectParams| {
-                connect_dispatch(ctx, pipeline, &p, &counts, placeholder, &[], &bindings)
-            };
-            match rule.kind {
-                RowRuleKind::FixedIndegree(k) => count(
-                    &ctx.pipelines.indegree.count,
-                    ConnectParams {
-                        items: items_u32(
-                            u64::from(rule.n_targets) * u64::from(k.div_ceil(4)),
-                            proj,
-                        )?,
-                        ..base
-                    },
-                ),
-                RowRuleKind::FixedTotalNumber(n) => count(
-                    &ctx.pipelines.total.count,
-                    ConnectParams {
-                        items: n.div_ceil(2),
-                        ..base
-                    },
-                ),
-                _ => {
-                    for rows in row_batches(0..rule.n_sources, segments) {
-                        count(
-                            &ctx.pipelines.bernoulli.count,
-                            ConnectParams {
-                                row_begin: rows.start,
-                                row_end: rows.end,
-                                items: items_u32(
-                                    u64::from(rows.end - rows.start) * segments,
-                                    proj,
-                                )?,
-                                ..base
-                            },
-                        );
-                    }
-                }
+            for (rows, items) in passes(0..rule.n_sources) {
+                let p = ConnectParams {
+                    row_begin: rows.start,
+                    row_end: rows.end,
+                    items: items_u32(items, proj)?,
+                    ..base
+                };
+                connect_dispatch(
+                    ctx,
+                    &pipelines.count,
+                    &p,
+                    &counts,
+                    placeholder,
+                    &[],
+                    &bindings,
+                );
             }
             let counts_host = read_u32(ctx, &counts, n_s)?;
             let mut offsets = Vec::with_capacity(n_s as usize + 1);
@@ -578,6 +595,7 @@ fn drawn_on_device(
             row_counts = Some(counts);
             offsets
         }
+        (kind, None) => unreachable!("{kind:?} has no count pass"),
     };
     let offsets_buffer = upload_offsets(ctx, alloc, proj, &row_offsets)?;
     let ranges = chunk_rows(proj, &row_offsets, ctx.binding_limit / 4)?;
@@ -641,34 +659,26 @@ fn drawn_on_device(
             Ok(())
         };
         let pipelines = ctx.pipelines;
-        match rule.kind {
-            RowRuleKind::FixedOutdegree(k) => fill(
+        match (rule.kind, two_passes) {
+            (_, Some(two)) => {
+                for (rows, items) in passes(row_begin..row_end) {
+                    fill(&two.fill, rows, items)?;
+                }
+            }
+            (RowRuleKind::FixedOutdegree(k), None) => fill(
                 &pipelines.outdegree_fill,
                 row_begin..row_end,
                 rows_in * u64::from(k.div_ceil(4)),
             )?,
-            RowRuleKind::AllToAll => fill(
+            (RowRuleKind::AllToAll, None) => fill(
                 &pipelines.all_to_all_fill,
                 row_begin..row_end,
                 rows_in * u64::from(rule.n_targets - u32::from(rule.exclude_self)),
             )?,
-            RowRuleKind::OneToOne => fill(&pipelines.one_to_one_fill, row_begin..row_end, rows_in)?,
-            RowRuleKind::FixedIndegree(k) => fill(
-                &pipelines.indegree.fill,
-                row_begin..row_end,
-                u64::from(rule.n_targets) * u64::from(k.div_ceil(4)),
-            )?,
-            RowRuleKind::FixedTotalNumber(n) => fill(
-                &pipelines.total.fill,
-                row_begin..row_end,
-                u64::from(n.div_ceil(2)),
-            )?,
-            RowRuleKind::PairwiseBernoulli(_) => {
-                for batch in row_batches(row_begin..row_end, segments) {
-                    let items = u64::from(batch.end - batch.start) * segments;
-                    fill(&pipelines.bernoulli.fill, batch, items)?;
-                }
+            (RowRuleKind::OneToOne, None) => {
+                fill(&pipelines.one_to_one_fill, row_begin..row_end, rows_in)?
             }
+            (kind, None) => unreachable!("{kind:?} is drawn in two passes"),
         }
     }
     let chunks = ranges
