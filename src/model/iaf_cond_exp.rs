@@ -227,6 +227,13 @@ pub struct IafCondExpDerived {
 }
 
 impl IafCondExpDerived {
+    /// The constant part of dV/dt, (g_L E_L + I_e + I_stim) / C_m [mV/ms], for a current
+    /// `i_stim` [pA] from generators.
+    #[inline(always)]
+    pub fn drive_c(&self, i_stim: f32) -> f32 {
+        i_stim.mul_add(self.inv_c_m, self.rest_drive_c)
+    }
+
     pub fn new(p: &IafCondExpParams, dt_ms: f64) -> Self {
         IafCondExpDerived {
             inv_c_m: (1.0 / p.c_m) as f32,
@@ -313,7 +320,7 @@ pub fn step(
         g_ex,
         g_in,
         refractory,
-        i_stim.mul_add(d.inv_c_m, d.rest_drive_c),
+        d.drive_c(i_stim),
         input_ex,
         input_in,
     )

@@ -160,9 +160,8 @@ fn update_all(
         &i_stim[..n],
     );
     let (ring_ex, ring_in, flags) = (&mut ring_ex[..n], &mut ring_in[..n], &mut flags[..n]);
-    // Two loops, so that without current generators the loop reads no I_stim and computes no
-    // drive (4-5 % of a COBA step): fma(0, inv_c_m, rest_drive_c) is exactly
-    // 0 + rest_drive_c, as 0 * inv_c_m is +0 (C_m > 0, validated), signed zeros included.
+    // Two loops, so that without current generators the loop reads no I_stim and computes the
+    // drive once, not per neuron (4-5 % of a COBA step).
     macro_rules! update_loop {
         ($drive_c:expr) => {
             for i in 0..n {
@@ -194,9 +193,9 @@ fn update_all(
         };
     }
     if has_current {
-        update_loop!(|i: usize| i_stim[i].mul_add(d.inv_c_m, d.rest_drive_c));
+        update_loop!(|i: usize| d.drive_c(i_stim[i]));
     } else {
-        let drive_c = 0.0 + d.rest_drive_c;
+        let drive_c = d.drive_c(0.0);
         update_loop!(|_| drive_c);
     }
 }
