@@ -2,6 +2,8 @@
 //! (the GPU draws them on the device), or never stored and drawn again whenever a source spikes
 //! (procedural connectivity, as in GeNN; Knight & Nowotny 2021).
 
+use std::ops::Range;
+
 use crate::config::{ConnectionRule, ProjectionSpec};
 use crate::rng::{Philox, Stream, WordSequence};
 
@@ -285,8 +287,10 @@ pub struct RowDrawer {
 
 impl RowDrawer {
     /// Append the targets of source `row` to `out`, in draw order (a stored row holds the same
-    /// targets, sorted).
-    pub fn row_targets(&self, rng: &Philox, row: u32, out: &mut Vec<u32>) {
+    /// targets, sorted): those in `within` at least, and others where leaving them out would
+    /// cost draws (a thread that owns `within` skips the rest: all_to_all lists only `within`,
+    /// pairwise_bernoulli walks only the segments that meet it).
+    pub fn row_targets(&self, rng: &Philox, row: u32, within: Range<u32>, out: &mut Vec<u32>) {
         let rule = &self.rule;
         match rule.kind {
             RowRuleKind::FixedOutdegree(k) => {
@@ -301,7 +305,8 @@ impl RowDrawer {
                 );
             }
             RowRuleKind::AllToAll => {
-                out.extend((0..rule.n_targets).filter(|&t| !(rule.exclude_self && t == row)));
+                let within = within.start..within.end.min(rule.n_targets);
+                out.extend(within.filter(|&t| !(rule.exclude_self && t == row)));
             }
             RowRuleKind::OneToOne => {
                 if !rule.exclude_self {
@@ -310,7 +315,12 @@ impl RowDrawer {
             }
             RowRuleKind::PairwiseBernoulli(_) => {
                 let draw = self.bernoulli.as_ref().expect("made by RowRule::drawer");
-                draw.row_targets(rng, rule.stream, row, out);
+                if !within.is_empty() {
+                    let segments = within.start / draw.segment..=(within.end - 1) / draw.segment;
+                    for g in segments.take_while(|&g| g < draw.segments()) {
+                        draw.segment_targets(rng, rule.stream, row, g, |t| out.push(t));
+                    }
+                }
             }
             RowRuleKind::FixedIndegree(_) | RowRuleKind::FixedTotalNumber(_) => {
                 unreachable!("checked by RowRule::drawer")
@@ -476,6 +486,37 @@ mod tests {
         assert_eq!(merged.weights, PerSynapse::Constant(7));
         // The same on any thread count.
         assert_eq!(merged_indegree_csr(&rules, &rng, 1), merged);
+    }
+
+    #[test]
+    fn rows_drawn_within_a_range_hold_every_target_of_the_range() {
+        let rng = Philox::new(4);
+        for kind in [
+            RowRuleKind::PairwiseBernoulli(0.05),
+            RowRuleKind::AllToAll,
+            RowRuleKind::FixedOutdegree(30),
+        ] {
+            let rule = RowRule {
+                kind,
+                exclude_self: true,
+                ..indegree(0, 50, 1000, 2)
+            };
+            let drawer = rule.drawer();
+            for row in 0..50 {
+                let mut whole = Vec::new();
+                drawer.row_targets(&rng, row, 0..1000, &mut whole);
+                assert!(!whole.is_empty() && !whole.contains(&row), "{kind:?}");
+                // Ranges that cut through Bernoulli's segments (320 targets each here).
+                for within in [0..1, 0..333, 333..640, 640..999, 999..1000, 500..500] {
+                    let mut part = Vec::new();
+                    drawer.row_targets(&rng, row, within.clone(), &mut part);
+                    part.retain(|t| within.contains(t));
+                    let mut expected = whole.clone();
+                    expected.retain(|t| within.contains(t));
+                    assert_eq!(part, expected, "{kind:?}, row {row}, {within:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -112,7 +112,7 @@ pub fn propagate_procedural(
     let slot = &mut ring.ring[start..start + ring.len];
     for &s in sources {
         scratch.clear();
-        drawer.row_targets(rng, s - source_offset, scratch);
+        drawer.row_targets(rng, s - source_offset, targets_owned.clone(), scratch);
         for &t in scratch.iter() {
             if targets_owned.contains(&t) {
                 let entry = &mut slot[t.wrapping_add(shift) as usize];
