@@ -254,7 +254,7 @@ impl Plan {
                 reason,
             }),
             Plan::Gpu { ctx, reason } => Ok(Selected {
-                backend: Box::new(gpu::GpuBackend::new(network, ctx)?),
+                backend: Box::new(gpu::GpuBackend::new(network, ctx)?.with_host_threads(threads)),
                 reason,
             }),
         }

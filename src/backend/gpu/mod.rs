@@ -210,6 +210,8 @@ pub struct GpuBackend<'n> {
     planned_steps: u32,
     /// Host-side time and counts (`host_times`).
     host: HostTimes,
+    /// Most host threads for sorting the spikes read back (`with_host_threads`).
+    host_threads: usize,
     timestamps: Option<Timestamps>,
     /// GPU time of the submissions collected so far [ns].
     gpu_time_ns: f64,
@@ -285,9 +287,17 @@ impl<'n> GpuBackend<'n> {
             horizon: network.n_steps,
             planned_steps,
             host: HostTimes::default(),
+            host_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             timestamps,
             gpu_time_ns: 0.0,
         })
+    }
+
+    /// Use at most `threads` host threads (the run's `threads`) for the host's share of the work,
+    /// sorting the spikes read back; one per core by default.
+    pub fn with_host_threads(mut self, threads: usize) -> Self {
+        self.host_threads = threads.max(1);
+        self
     }
 
     /// GPU-side time of the submissions whose results have been collected, where the adapter
@@ -588,7 +598,13 @@ impl<'n> GpuBackend<'n> {
                 buffers::planned_submission_steps(room, per_step, self.res.max_submission_steps);
         }
         // Atomics leave a step's spikes in any order: sort them as the CPU lists them.
-        readback::sorted_spikes(flight.first_step, &step_ends, &mut spikes, &mut out.spikes);
+        readback::sorted_spikes(
+            self.host_threads,
+            flight.first_step,
+            &step_ends,
+            &mut spikes,
+            &mut out.spikes,
+        );
         for ((probe, spec), out_samples) in self
             .res
             .probes

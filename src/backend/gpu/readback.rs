@@ -13,11 +13,17 @@ const MIN_SPIKES_PER_THREAD: usize = 1 << 16;
 /// Most threads that sort one submission.
 const MAX_THREADS: usize = 8;
 
-/// Sort each step's spikes by neuron and append them to `out` as `Spike`s. `step_ends[b]` is
-/// where step `first_step + b` ends in `spikes` (cumulative; the last is `spikes.len()`).
-pub fn sorted_spikes(first_step: u64, step_ends: &[u32], spikes: &mut [u32], out: &mut Vec<Spike>) {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
+/// Sort each step's spikes by neuron, on up to `max_threads` threads, and append them to `out` as
+/// `Spike`s. `step_ends[b]` is where step `first_step + b` ends in `spikes` (cumulative; the last
+/// is `spikes.len()`).
+pub fn sorted_spikes(
+    max_threads: usize,
+    first_step: u64,
+    step_ends: &[u32],
+    spikes: &mut [u32],
+    out: &mut Vec<Spike>,
+) {
+    let threads = max_threads
         .min(MAX_THREADS)
         .min(spikes.len() / MIN_SPIKES_PER_THREAD)
         .max(1);
