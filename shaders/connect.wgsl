@@ -15,14 +15,15 @@
 //                    (source, then target); count, then append each target to its source's row;
 //   bernoulli        pairwise_bernoulli, one thread per segment of a row (shared/bernoulli.wgsl):
 //                    count the row's synapses, then walk again and append them.
-// A fill dispatch covers synapse chunks `chunk_first .. chunk_first + 8` (one binding each).
+// A fill dispatch writes up to 8 synapse chunks (`targets0` .. `targets7`, one binding each),
+// those of rows `row_begin .. row_end`.
 
 // Twin: ConnectParams (src/backend/gpu/layout.rs).
 struct Connect {
     // Rows (sources) and partners (targets) of the rule.
     n_sources: u32,
     n_targets: u32,
-    // Draws per row (fixed_outdegree) or per target (fixed_indegree).
+    // Draws per row (fixed_outdegree) or per target (fixed_indegree); pairs (fixed_total_number).
     k: u32,
     exclude_self: u32,
     stream: u32,
@@ -45,9 +46,10 @@ struct Connect {
 // Which pass of a two-pass rule a pipeline runs: false counts each row's synapses into
 // `row_counts`, true appends them to the rows (`row_counts` then holds the fill cursors).
 override FILL: bool = false;
-// Synapses per source (indegree_count), then the fill cursor per source (indegree_fill).
+// Synapses per source (count pass of a two-pass rule), then the fill cursor per source (fill
+// pass).
 @group(0) @binding(1) var<storage, read_write> row_counts: array<atomic<u32>>;
-// Row offsets of the projection (indegree_fill): where each source's row starts.
+// Row offsets of the projection (fill passes): where each source's row starts.
 @group(0) @binding(2) var<storage, read> row_offsets: array<u32>;
 @group(0) @binding(3) var<storage, read_write> targets0: array<u32>;
 @group(0) @binding(4) var<storage, read_write> targets1: array<u32>;

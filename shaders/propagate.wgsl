@@ -3,10 +3,11 @@
 // src/backend/cpu/propagate.rs.
 //
 // `dispatch_args` sizes the propagation from the spike counts, on the GPU: one workgroup per
-// spike, in a 2-D grid beyond 65,535 spikes. `propagate` runs once per projection and synapse
-// chunk (a chunk is a range of source rows whose synapses fit one storage binding);
-// `propagate_pair` walks two chunks of one source population in one dispatch (E->E and E->I of
-// COBA), which saves a dispatch, and its launch and barrier, per pair and step.
+// spike, in a 2-D grid beyond 65,535 spikes. A chunk is a range of a projection's source rows
+// whose synapses fit one storage binding; `propagate_pair` walks two chunks of one source
+// population in one dispatch (E->E and E->I of COBA), which saves a dispatch, and its launch and
+// barrier, per pair and step; `propagate` walks a chunk left alone (an odd one, or every chunk
+// where the adapter has too few storage bindings for pairs).
 
 // Twin: ProjectionParams.
 struct Projection {
@@ -171,7 +172,7 @@ fn deliver(target_index: u32, weight: i32, delay: u32) {
 }
 
 // Procedural synapses: the row of each spiking source is drawn again, with the draws of
-// connect.wgsl (twin: network::RowRule::row_targets), never stored.
+// connect.wgsl and shared/bernoulli.wgsl (twin: network::RowDrawer::row_targets), never stored.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn propagate_procedural(
     @builtin(workgroup_id) wid: vec3<u32>,

@@ -196,8 +196,9 @@ pub enum SizeSource {
     File,
     /// The config stored in the file (exact; files written before `n_nodes` was).
     Config,
-    /// The config in the file does not parse or does not name the population: the highest node
-    /// id that spiked, plus one (silent neurons above it are missed, so rates may be too high).
+    /// Neither the file's `n_nodes` nor its config gives the size (a file of another tool, or a
+    /// config that does not parse): the highest node id that spiked, plus one (silent neurons
+    /// above it are missed, so rates may be too high).
     HighestNodeId,
 }
 

@@ -162,8 +162,8 @@ pub struct Selected<'n> {
     pub reason: String,
 }
 
-/// The backend a run will use, decided before the network is built: the GPU draws synapses on
-/// the device, so the build depends on it.
+/// The backend a run will use, decided from the spec before the network is built (so that a
+/// network the chosen device cannot hold is refused before anything is drawn).
 pub enum Plan {
     Cpu {
         reason: String,

@@ -67,9 +67,11 @@ pub struct BenchResult {
     pub n_synapses: u64,
     pub dt_ms: f64,
     pub steps: u64,
-    /// Wall time of `network::build`: connectivity, initial state [s].
+    /// Wall time of `network::build`: initial state, and the connectivity that the backend does
+    /// not draw itself [s].
     pub build_s: f64,
-    /// Wall time of creating the backend: allocation and, for the GPU, the upload [s].
+    /// Wall time of creating the backend: allocation, the connectivity it draws itself (the CPU
+    /// into host memory, the GPU on the device) and, for the GPU, the upload [s].
     pub setup_s: f64,
     /// Wall time of the warm-up run (a throw-away backend; first GPU dispatches compile shaders) [s].
     pub warmup_s: f64,

@@ -196,7 +196,7 @@ fn print_table(
         if p.size_source == SizeSource::HighestNodeId {
             writeln!(
                 out,
-                "note: the file's config does not give the size of `{}`; counted {} neurons \
+                "note: neither the file's n_nodes nor its config gives the size of `{}`; counted {} neurons \
                  (its highest node id that spiked + 1), so silent neurons above it are missed",
                 p.population,
                 format::count(u64::from(p.n_neurons))

@@ -220,8 +220,9 @@ pub enum SynapseStorage {
     Stored,
     /// `"procedural"`: nothing is stored; the row of a spiking source is drawn again from the
     /// generator every time (GeNN's procedural connectivity). Same network, same spikes as
-    /// stored, no synapse memory; needs a rule whose rows can be drawn on their own
-    /// (`fixed_outdegree` with multapses, `all_to_all`, `one_to_one`) and one weight and delay.
+    /// stored, no synapse memory (but `pairwise_bernoulli`'s table of thresholds); needs a rule
+    /// whose rows can be drawn on their own (`fixed_outdegree` with multapses,
+    /// `pairwise_bernoulli`, `all_to_all`, `one_to_one`) and one weight and delay.
     Procedural,
 }
 

@@ -34,8 +34,9 @@ pub enum Placement {
     #[default]
     Host,
     /// Left to the backend, as [`Synapses::Deferred`]: the GPU backend draws them on the device,
-    /// the CPU backend in the layout it delivers spikes from (rows of projections out of one
-    /// population merged). What `lifsim run` and `lifsim bench` do.
+    /// the CPU backend in the layout it delivers spikes from (the `fixed_indegree` projections of
+    /// one source population with one receptor, weight and delay onto populations that do not
+    /// overlap merged into one CSR). What `lifsim run` and `lifsim bench` do.
     Backend,
 }
 

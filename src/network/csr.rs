@@ -32,7 +32,8 @@ impl<T: Copy> PerSynapse<T> {
 pub struct Csr {
     /// `n_sources + 1` offsets into `targets`.
     pub row_offsets: Vec<u64>,
-    /// Target neuron of each synapse, 0-based within the target population.
+    /// Target neuron of each synapse, 0-based within the target population (global neuron
+    /// indices in the CPU backend's merged rows, `merged_indegree_csr`).
     pub targets: Vec<u32>,
     /// Weight of each synapse in fixed-point units of the receptor (see `network::FixedPoint`).
     pub weights: PerSynapse<i32>,
@@ -92,7 +93,8 @@ impl Csr {
 /// Most threads a transpose uses: each reads every source list once.
 const MAX_TRANSPOSE_THREADS: usize = 4;
 
-/// Fewer synapses than this per thread transpose on one thread.
+/// A transpose takes a thread per this many synapses, a remainder counting as one more (up to
+/// `MAX_TRANSPOSE_THREADS`): 1 Mi synapses or fewer take one.
 const MIN_TRANSPOSE_SYNAPSES_PER_THREAD: usize = 1 << 20;
 
 /// Synapses as produced by a connection rule: source-major structure, no values yet.

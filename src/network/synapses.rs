@@ -127,7 +127,8 @@ impl RowRuleKind {
 
 /// A connection rule with one weight and one delay, that draws the same synapses wherever it
 /// runs: partner `m` of row `r` comes from word `m` of the stream `(Connectivity, projection, r)`
-/// (see `rules::draw_partners`; `pairwise_bernoulli`: [`BernoulliDraw`]).
+/// (see `rules::draw_partners`; `fixed_total_number`: pair `i` from words `2i`, `2i + 1` of one
+/// stream; `pairwise_bernoulli`: [`BernoulliDraw`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RowRule {
     pub kind: RowRuleKind,

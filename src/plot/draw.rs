@@ -94,7 +94,6 @@ fn label_style() -> TextStyle<'static> {
     (FONT, LABEL_SIZE).into_font().into()
 }
 
-/// Spikes as dots, one band of rows per population, the first population on top.
 /// A panel over the figure's time window, with `y` on its vertical axis; room below for the time
 /// axis's title where `x_desc`.
 fn time_chart<'a, DB: DrawingBackend>(
@@ -136,6 +135,7 @@ fn draw_line_mesh<DB: DrawingBackend>(
     mesh.draw()
 }
 
+/// Spikes as dots, one band of rows per population, the first population on top.
 fn draw_raster<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     figure: &Figure,

@@ -150,6 +150,7 @@ pub const ROW_BERNOULLI: u32 = 4;
 pub struct ConnectParams {
     pub n_sources: u32,
     pub n_targets: u32,
+    /// Draws per row (fixed_outdegree) or per target (fixed_indegree); pairs (fixed_total_number).
     pub k: u32,
     pub exclude_self: u32,
     pub stream: u32,

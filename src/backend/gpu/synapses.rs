@@ -14,7 +14,8 @@ use super::layout::*;
 use super::pipelines::Pipelines;
 use super::GpuError;
 
-/// One propagate dispatch of one projection: a chunk of stored rows, or a procedural rule.
+/// A chunk of one projection's stored rows, or a procedural rule, as propagation binds it (alone,
+/// or with another chunk of its source population in one `propagate_pair` dispatch).
 pub struct ProjectionChunk {
     pub source_population: u32,
     pub bind_group: wgpu::BindGroup,
