@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use lifsim::backend::cpu::CpuBackend;
 use lifsim::backend::gpu::GpuBackend;
 use lifsim::config::*;
 use lifsim::model::IafCondExpParams;
@@ -170,11 +171,10 @@ fn deferred_and_stored_give_the_same_spikes() {
     }
 }
 
-#[test]
-fn procedural_and_stored_give_the_same_spikes() {
-    let stored = rules_network(7);
-    let mut procedural = stored.clone();
-    for p in &mut procedural.projections {
+/// `spec` with every projection that can be procedural made so.
+fn procedural_where_possible(spec: &NetworkSpec) -> NetworkSpec {
+    let mut s = spec.clone();
+    for p in &mut s.projections {
         if !matches!(
             p.rule,
             ConnectionRule::FixedIndegree(_) | ConnectionRule::FixedTotalNumber(_)
@@ -182,6 +182,57 @@ fn procedural_and_stored_give_the_same_spikes() {
             p.storage = SynapseStorage::Procedural;
         }
     }
+    s
+}
+
+/// Each neuron's outgoing synapses as a backend counts them (`lifsim bench` counts synaptic
+/// events with them) are the row lengths of the host's CSRs, whether the synapses were stored,
+/// drawn by the backend (merged rows on the CPU) or procedural.
+#[test]
+fn backends_count_the_synapses_each_neuron_sends() {
+    let mut stored = rules_network(9);
+    // Merged with A->A on the CPU: fixed_indegree out of A with A->A's receptor, weight, delay.
+    let merged = projection(
+        0,
+        1,
+        Receptor::Excitatory,
+        0.5,
+        0.1,
+        ConnectionRule::FixedIndegree(50),
+    );
+    stored.projections.push(merged);
+    let host = build_placed(&stored, Placement::Host);
+    let mut expected = vec![0u32; host.n_neurons() as usize];
+    for proj in &host.projections {
+        let first = host.populations[proj.source].offset as usize;
+        let csr = proj.synapses.csr().expect("host build stores");
+        for (n, d) in expected[first..].iter_mut().zip(csr.outdegrees()) {
+            *n += d;
+        }
+    }
+    assert!(expected.iter().any(|&d| d != expected[0]));
+    let deferred = build_placed(&stored, Placement::Backend);
+    let procedural = build_placed(&procedural_where_possible(&stored), Placement::Backend);
+    let cpu = CpuBackend::with_min_neurons_per_thread(&deferred, 3, 256);
+    assert_eq!(cpu.merged_projections().len(), 1);
+    for (name, network) in [
+        ("stored", &host),
+        ("deferred", &deferred),
+        ("procedural", &procedural),
+    ] {
+        let cpu = CpuBackend::with_min_neurons_per_thread(network, 3, 256);
+        assert_eq!(cpu.outdegrees(), expected, "cpu, {name}");
+        if let Some(ctx) = gpu() {
+            let gpu = GpuBackend::new(network, ctx).expect("GPU backend");
+            assert_eq!(gpu.outdegrees(2), expected, "gpu, {name}");
+        }
+    }
+}
+
+#[test]
+fn procedural_and_stored_give_the_same_spikes() {
+    let stored = rules_network(7);
+    let procedural = procedural_where_possible(&stored);
     let a_net = build(&stored);
     let b_net = build(&procedural);
     assert!(

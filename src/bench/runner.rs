@@ -14,8 +14,7 @@ use std::time::Instant;
 use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::{device, GpuBackend, GpuContext, GpuError};
 use crate::backend::{Backend, BackendError, Batch, Checkpoint};
-use crate::network::{self, BuildError, Network, Synapses};
-use crate::rng::Philox;
+use crate::network::{self, BuildError, Network};
 use crate::sim::{self, RunError, Sink};
 
 use super::memory;
@@ -217,9 +216,13 @@ pub fn run_case(case: &BenchCase, gpu: Option<Arc<GpuContext>>) -> Result<BenchR
         |_| {},
     )?;
     let simulate_s = summary.wall.as_secs_f64();
-    let (gpu_simulate_s, gpu_host) = match &backend {
-        Timed::Gpu(b) => (b.gpu_time().map(|d| d.as_secs_f64()), Some(b.host_times())),
-        Timed::Cpu(_) => (None, None),
+    let (gpu_simulate_s, gpu_host, outdegrees) = match &backend {
+        Timed::Gpu(b) => (
+            b.gpu_time().map(|d| d.as_secs_f64()),
+            Some(b.host_times()),
+            b.outdegrees(case.threads),
+        ),
+        Timed::Cpu(b) => (None, None, b.outdegrees()),
     };
     let backend_description = backend.as_backend().description();
     drop(backend);
@@ -227,7 +230,12 @@ pub fn run_case(case: &BenchCase, gpu: Option<Arc<GpuContext>>) -> Result<BenchR
     let steps = summary.steps_done;
     let simulated_s = steps as f64 * network.dt_ms * 1e-3;
     let n_neurons = network.n_neurons();
-    let synaptic_events = synaptic_events(&network, &log.neurons);
+    // Spikes times the out-degree of their source: the synaptic events the run delivered.
+    let synaptic_events = log
+        .neurons
+        .iter()
+        .map(|&n| u64::from(outdegrees[n as usize]))
+        .sum();
     let per_s = |x: f64| {
         if simulate_s > 0.0 {
             x / simulate_s
@@ -318,29 +326,6 @@ impl Sink for SpikeLog {
         // A benchmark run asks for no checkpoints (RunOptions::default()).
         Ok(())
     }
-}
-
-/// Spikes times the out-degree of their source: the synaptic events the run delivered.
-fn synaptic_events(network: &Network, spikes: &[u32]) -> u64 {
-    let mut outdegree = vec![0u32; network.n_neurons() as usize];
-    for proj in &network.projections {
-        let offset = network.populations[proj.source].offset as usize;
-        let drawn;
-        let csr = match &proj.synapses {
-            Synapses::Stored(csr) => csr,
-            Synapses::Deferred(rule) | Synapses::Procedural(rule) => {
-                drawn = rule.to_csr(&Philox::new(network.seed), 2);
-                &drawn
-            }
-        };
-        for (i, d) in csr.outdegrees().into_iter().enumerate() {
-            outdegree[offset + i] += d;
-        }
-    }
-    spikes
-        .iter()
-        .map(|&n| u64::from(outdegree[n as usize]))
-        .sum()
 }
 
 /// Rates, CV(ISI) and late activity of a run of `steps` steps (E is population 0, I is 1).

@@ -243,6 +243,26 @@ impl RowRule {
         }
     }
 
+    /// Each source's number of synapses, without keeping the synapses where the rule draws
+    /// rows (each row drawn and counted on its own); the other rules draw the CSR.
+    pub fn outdegrees(&self, rng: &Philox, threads: usize) -> Vec<u32> {
+        if !self.draws_rows() {
+            return self.to_csr(rng, threads).outdegrees();
+        }
+        let drawer = self.drawer();
+        let targets = 0..self.n_targets;
+        rules::par_map_ranges(self.n_sources as usize, threads, |rows| {
+            let mut row = Vec::new();
+            rows.map(|source| {
+                row.clear();
+                drawer.row_targets(rng, source as u32, targets.clone(), &mut row);
+                row.len() as u32
+            })
+            .collect()
+        })
+        .concat()
+    }
+
     /// Whether a source's row can be drawn on its own (so procedurally): not `FixedIndegree`
     /// (drawn per target) nor `FixedTotalNumber` (drawn per synapse).
     pub fn draws_rows(&self) -> bool {

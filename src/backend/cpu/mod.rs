@@ -248,6 +248,27 @@ impl<'n> CpuBackend<'n> {
             .collect()
     }
 
+    /// Each neuron's number of outgoing synapses over all projections, from the rows this
+    /// backend holds (procedural rows are drawn again and counted).
+    pub fn outdegrees(&self) -> Vec<u32> {
+        let network = self.network;
+        let threads = self.threads();
+        let mut out = vec![0u32; network.n_neurons() as usize];
+        let mut add = |source: usize, degrees: Vec<u32>| {
+            let first = network.populations[source].offset as usize;
+            for (n, d) in out[first..].iter_mut().zip(degrees) {
+                *n += d;
+            }
+        };
+        for rows in &self.rows {
+            add(rows.source, rows.csr.outdegrees());
+        }
+        for rows in &self.procedural {
+            add(rows.source, rows.rule.rule.outdegrees(&self.rng, threads));
+        }
+        out
+    }
+
     /// The error for a fault in the last step simulated.
     fn fault_error(&self, fault: Fault) -> BackendError {
         let network = self.network;

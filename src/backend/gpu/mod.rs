@@ -21,6 +21,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::network::{Network, NeuronState, Synapses};
+use crate::rng::Philox;
 
 use super::{steps_left, Backend, BackendError, Batch, Checkpoint};
 use buffers::{Resources, StimulusDispatch};
@@ -343,6 +344,33 @@ impl<'n> GpuBackend<'n> {
             row_offsets: csr.row_offsets.clone(),
             targets,
         }))
+    }
+
+    /// Each neuron's number of outgoing synapses over all projections, from the row offsets the
+    /// backend kept (procedural rows are drawn again on `threads` threads and counted).
+    pub fn outdegrees(&self, threads: usize) -> Vec<u32> {
+        let network = self.network;
+        let mut out = vec![0u32; network.n_neurons() as usize];
+        for (index, proj) in network.projections.iter().enumerate() {
+            let first = network.populations[proj.source].offset as usize;
+            let rows = &mut out[first..];
+            match self.res.device_csrs.iter().find(|c| c.projection == index) {
+                Some(csr) => {
+                    for (n, w) in rows.iter_mut().zip(csr.row_offsets.windows(2)) {
+                        *n += (w[1] - w[0]) as u32;
+                    }
+                }
+                None => {
+                    if let Synapses::Procedural(rule) = &proj.synapses {
+                        let degrees = rule.outdegrees(&Philox::new(network.seed), threads);
+                        for (n, d) in rows.iter_mut().zip(degrees) {
+                            *n += d;
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Where the host's time went so far, how many submissions it made, and how many of them
