@@ -310,6 +310,44 @@ fn every_neuron_spiking_every_step_loses_no_spike() {
 }
 
 #[test]
+fn a_burst_after_a_quiet_start_loses_no_spike() {
+    // Quiet for 250 ms, then every neuron fires in every step: the GPU, which sized its
+    // submissions to the quiet steps, halts with its spike record full and carries on.
+    let params = IafCondExpParams {
+        t_ref: 0.0,
+        ..IafCondExpParams::default()
+    };
+    let mut s = spec(0.1, 270.0);
+    s.populations.push(population("calm", 8_000, params));
+    s.stimuli.push(stimulus(
+        0,
+        0..8_000,
+        StimulusKind::DcCurrent {
+            amplitude_pa: 1e6,
+            start_ms: 250.0,
+            stop_ms: f64::INFINITY,
+            delay_ms: 0.1,
+        },
+    ));
+    s.recorders.push(RecorderSpec::Spikes {
+        populations: vec![0],
+    });
+    let network = build(&s);
+    let reference = simulate(&network, Kind::Cpu { threads: 1 });
+    assert!(
+        reference.spikes.len() > 8_000 * 150,
+        "{}",
+        reference.spikes.len()
+    );
+    if let Some(ctx) = gpu() {
+        let mut gpu = lifsim::backend::gpu::GpuBackend::new(&network, ctx).unwrap();
+        let rec = lifsim::sim::run_to_memory(&network, &mut gpu).unwrap();
+        assert_eq!(spike_pairs(&rec), spike_pairs(&reference), "GPU");
+        assert!(gpu.host_times().record_halts >= 1, "{:?}", gpu.host_times());
+    }
+}
+
+#[test]
 fn synapses_beyond_one_binding_are_split_and_delivered() {
     // 36,000 x 1,000 = 36 M synapses: 144 MB of targets, over lavapipe's 128 MiB per binding.
     let mut s = spec(0.1, 3.0);
