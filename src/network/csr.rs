@@ -90,12 +90,13 @@ impl Csr {
     }
 }
 
-/// Most threads a transpose uses: each reads every source list once.
-const MAX_TRANSPOSE_THREADS: usize = 4;
+/// Most threads that fill rows of one CSR (`Wiring::row_parts`): each reads every block of
+/// drawn sources.
+const MAX_ROW_FILL_THREADS: usize = 4;
 
-/// A transpose takes a thread per this many synapses, a remainder counting as one more (up to
-/// `MAX_TRANSPOSE_THREADS`): 1 Mi synapses or fewer take one.
-const MIN_TRANSPOSE_SYNAPSES_PER_THREAD: usize = 1 << 20;
+/// Rows are filled by a thread per this many synapses, a remainder counting as one more (up to
+/// `MAX_ROW_FILL_THREADS`): 1 Mi synapses or fewer take one.
+const MIN_ROW_FILL_SYNAPSES_PER_THREAD: usize = 1 << 20;
 
 /// Synapses as produced by a connection rule: source-major structure, no values yet.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -105,81 +106,37 @@ pub struct Wiring {
 }
 
 impl Wiring {
-    /// Build source-major rows from per-target source lists (`sources_of[t]`, flattened with
-    /// `offsets`), keeping each row sorted by target: a counting sort by source.
-    pub fn from_target_lists(
-        n_sources: usize,
-        target_offsets: &[u64],
-        sources: &[u32],
+    /// `rows` (the synapses of rows with offsets `row_offsets`) cut into contiguous ranges of
+    /// rows, about equal synapses each, one per thread that fills them: at most
+    /// `MAX_ROW_FILL_THREADS`, and one per `MIN_ROW_FILL_SYNAPSES_PER_THREAD` synapses.
+    pub fn row_parts<'a>(
+        row_offsets: &[u64],
+        rows: &'a mut [u32],
         threads: usize,
-    ) -> Wiring {
-        let mut row_offsets = vec![0u64; n_sources + 1];
-        for &s in sources {
-            row_offsets[s as usize + 1] += 1;
-        }
-        for i in 0..n_sources {
-            row_offsets[i + 1] += row_offsets[i];
-        }
-        let mut targets = vec![0u32; sources.len()];
-        // Each thread fills the rows of one range (about equal synapses each): it reads every
-        // list, in target order, and keeps the sources of its range. Rows come out sorted by
-        // target, the same for any thread count.
-        let threads = threads.clamp(1, MAX_TRANSPOSE_THREADS).min(
-            sources
-                .len()
-                .div_ceil(MIN_TRANSPOSE_SYNAPSES_PER_THREAD)
-                .max(1),
-        );
-        let total = sources.len() as u64;
+    ) -> Vec<(std::ops::Range<usize>, &'a mut [u32])> {
+        let n_rows = row_offsets.len().saturating_sub(1);
+        let total = rows.len();
+        let threads = threads
+            .clamp(1, MAX_ROW_FILL_THREADS)
+            .min(total.div_ceil(MIN_ROW_FILL_SYNAPSES_PER_THREAD).max(1));
         let mut bounds: Vec<usize> = (0..=threads)
             .map(|j| {
                 row_offsets
-                    .partition_point(|&o| o < total * j as u64 / threads as u64)
-                    .min(n_sources)
+                    .partition_point(|&o| o < total as u64 * j as u64 / threads as u64)
+                    .min(n_rows)
             })
             .collect();
         bounds[0] = 0;
-        bounds[threads] = n_sources;
+        bounds[threads] = n_rows;
         let mut parts = Vec::with_capacity(threads);
-        let mut rest = targets.as_mut_slice();
+        let mut rest = rows;
         for w in bounds.windows(2) {
             let len = (row_offsets[w[1]] - row_offsets[w[0]]) as usize;
             let (part, tail) = rest.split_at_mut(len);
             parts.push((w[0]..w[1], part));
             rest = tail;
         }
-        let fill = |rows: std::ops::Range<usize>, part: &mut [u32]| {
-            let base = row_offsets[rows.start];
-            let mut cursor: Vec<u64> = row_offsets[rows.clone()]
-                .iter()
-                .map(|&o| o - base)
-                .collect();
-            let n_rows = rows.len();
-            for (t, w) in target_offsets.windows(2).enumerate() {
-                for &s in &sources[w[0] as usize..w[1] as usize] {
-                    let r = (s as usize).wrapping_sub(rows.start);
-                    if r < n_rows {
-                        part[cursor[r] as usize] = t as u32;
-                        cursor[r] += 1;
-                    }
-                }
-            }
-        };
-        if parts.len() == 1 {
-            let (rows, part) = parts.pop().expect("one part");
-            fill(rows, part);
-        } else {
-            std::thread::scope(|scope| {
-                for (rows, part) in parts {
-                    let fill = &fill;
-                    scope.spawn(move || fill(rows, part));
-                }
-            });
-        }
-        Wiring {
-            row_offsets,
-            targets,
-        }
+        parts
     }
 
     /// Build rows from unordered (source, target) pairs; rows end up sorted by target.
@@ -217,43 +174,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn target_lists_transpose_into_sorted_rows() {
-        // target 0 <- sources [2, 0]; target 1 <- [0]; target 2 <- [2, 2]
-        let w = Wiring::from_target_lists(3, &[0, 2, 3, 5], &[2, 0, 0, 2, 2], 1);
-        assert_eq!(w.row_offsets, vec![0, 2, 2, 5]);
-        assert_eq!(w.targets, vec![0, 1, 0, 2, 2]);
+    fn pairs_make_rows_sorted_by_target() {
         let p = Wiring::from_pairs(3, &[(2, 2), (0, 1), (2, 0), (0, 0), (2, 2)]);
-        assert_eq!(p, w);
+        assert_eq!(p.row_offsets, vec![0, 2, 2, 5]);
+        assert_eq!(p.targets, vec![0, 1, 0, 2, 2]);
     }
 
     #[test]
-    fn a_transpose_gives_the_same_rows_on_any_thread_count() {
-        // 4 Mi synapses: enough for four threads. Sources skewed towards low rows, so that the
-        // threads' row ranges differ in length.
-        let n_targets = 1 << 16;
-        let k = 64u64;
-        let mut x = 12345u64;
-        let sources: Vec<u32> = (0..n_targets as u64 * k)
-            .map(|_| {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let u = (x >> 33) as u32 % 1000;
-                u * u / 1000
-            })
+    fn row_parts_cut_whole_rows_of_about_equal_synapses() {
+        // 4 Mi synapses over 1000 rows of growing length: four threads, whole rows each.
+        let row_offsets: Vec<u64> = (0..=1000u64)
+            .map(|r| r * r * 4 * 1024 * 1024 / 1_000_000)
             .collect();
-        let offsets: Vec<u64> = (0..=n_targets as u64).map(|t| t * k).collect();
-        let one = Wiring::from_target_lists(1000, &offsets, &sources, 1);
-        assert_eq!(one.targets.len(), sources.len());
-        for w in one.row_offsets.windows(2) {
-            assert!(one.targets[w[0] as usize..w[1] as usize].is_sorted());
-        }
-        for threads in [2, 3, 4, 16] {
+        let mut rows = vec![0u32; *row_offsets.last().unwrap() as usize];
+        let total = rows.len();
+        let parts = Wiring::row_parts(&row_offsets, &mut rows, 16);
+        assert_eq!(parts.len(), 4);
+        assert_eq!(parts[0].0.start, 0);
+        assert_eq!(parts[3].0.end, 1000);
+        for (w, (rows, part)) in parts.windows(2).zip(&parts) {
+            assert_eq!(w[0].0.end, w[1].0.start);
             assert_eq!(
-                Wiring::from_target_lists(1000, &offsets, &sources, threads),
-                one,
-                "{threads} threads"
+                part.len() as u64,
+                row_offsets[rows.end] - row_offsets[rows.start]
             );
+            assert!(part.len() < total / 4 + total / 100);
         }
+        // Few synapses: one thread.
+        let mut few = vec![0u32; 10];
+        assert_eq!(Wiring::row_parts(&[0, 4, 10], &mut few, 8).len(), 1);
     }
 }

@@ -368,8 +368,8 @@ pub fn can_merge(rules: &[(RowRule, u32)]) -> bool {
 /// The synapses of several `fixed_indegree` rules out of one source population (see
 /// [`can_merge`]) in one CSR whose targets are global neuron indices: row `s` holds the synapses
 /// of source `s` in every rule, sorted by target, so that a spike is delivered from one
-/// contiguous row. Exactly the synapses of the rules' own CSRs (`to_csr`), drawn once, with the
-/// memory of one build: every rule's sources are drawn into one array and transposed once.
+/// contiguous row. Exactly the synapses of the rules' own CSRs (`to_csr`), drawn together
+/// (`rules::fixed_indegree_rows`).
 pub fn merged_indegree_csr(rules: &[(RowRule, u32)], rng: &Philox, threads: usize) -> Csr {
     assert!(can_merge(rules), "rules that cannot be merged");
     let mut rules = rules.to_vec();
@@ -378,44 +378,19 @@ pub fn merged_indegree_csr(rules: &[(RowRule, u32)], rng: &Philox, threads: usiz
         RowRuleKind::FixedIndegree(k) => k,
         _ => unreachable!("checked by can_merge"),
     };
-    let total: usize = rules
+    // Targets numbered by global neuron index, so that the rows hold global targets.
+    let parts: Vec<rules::IndegreePart> = rules
         .iter()
-        .map(|(r, _)| r.n_targets as usize * indegree(r) as usize)
-        .sum();
-    // Per-target source lists over the global neuron indices 0..end (empty outside the rules'
-    // target populations), so that the transpose yields global target indices.
-    let end = rules
-        .iter()
-        .map(|(r, o)| o + r.n_targets)
-        .max()
-        .unwrap_or(0);
-    let mut sources = vec![0u32; total];
-    let mut target_offsets = Vec::with_capacity(end as usize + 1);
-    target_offsets.push(0u64);
-    let mut filled = 0usize;
-    for (rule, offset) in &rules {
-        let k = indegree(rule);
-        let len = rule.n_targets as usize * k as usize;
-        rules::fixed_indegree_sources(
-            &rule.context(threads),
-            rng,
-            k,
-            &mut sources[filled..filled + len],
-        );
-        target_offsets.resize(*offset as usize + 1, filled as u64);
-        target_offsets
-            .extend((1..=u64::from(rule.n_targets)).map(|t| filled as u64 + t * u64::from(k)));
-        filled += len;
-    }
+        .map(|(rule, offset)| rules::IndegreePart {
+            ctx: rule.context(threads),
+            k: indegree(rule),
+            offset: *offset,
+        })
+        .collect();
     let Wiring {
         row_offsets,
         targets,
-    } = Wiring::from_target_lists(
-        rules[0].0.n_sources as usize,
-        &target_offsets,
-        &sources,
-        threads,
-    );
+    } = rules::fixed_indegree_rows(&parts, rng, threads);
     Csr {
         row_offsets,
         targets,
