@@ -360,16 +360,7 @@ fn fixed_indegree_rows_in_blocks(
             }
             owner.flush();
         };
-        if owners.len() == 1 {
-            keep(&mut owners[0]);
-        } else {
-            std::thread::scope(|scope| {
-                for owner in owners.iter_mut() {
-                    let keep = &keep;
-                    scope.spawn(move || keep(owner));
-                }
-            });
-        }
+        each_owner(&mut owners, keep);
         first = end;
     }
     drop(owners);
@@ -439,6 +430,14 @@ impl<'a> RowOwner<'a> {
                     *c += 1;
                 }
             }
+        }
+    }
+
+    /// Sort each of this owner's rows (`row_offsets`: the whole CSR's).
+    fn sort_rows(&mut self, row_offsets: &[u64]) {
+        let base = row_offsets[self.rows.start];
+        for w in row_offsets[self.rows.start..=self.rows.end].windows(2) {
+            self.part[(w[0] - base) as usize..(w[1] - base) as usize].sort_unstable();
         }
     }
 
@@ -570,6 +569,9 @@ fn fixed_outdegree(ctx: &RuleContext, rng: &Philox, k: u32) -> Wiring {
 /// `n` connections between uniformly drawn (source, target) pairs. Without multapses, a pair
 /// drawn twice is drawn again (from later words of the same stream) until `n` distinct pairs exist.
 fn fixed_total_number(ctx: &RuleContext, rng: &Philox, n: u64) -> Wiring {
+    if ctx.allow_multapses && n > WHOLE_SYNAPSES {
+        return total_number_rows(ctx, rng, n, FILL_BLOCK_SYNAPSES);
+    }
     let mut seq = rng.sequence(Stream::Connectivity.word(ctx.projection), u32::MAX);
     let excl = ctx.excludes_self();
     let draw_pair = |seq: &mut WordSequence| {
@@ -589,6 +591,106 @@ fn fixed_total_number(ctx: &RuleContext, rng: &Philox, n: u64) -> Wiring {
         }
     }
     Wiring::from_pairs(ctx.n_sources as usize, &pairs)
+}
+
+/// Pairs `pairs` of a `fixed_total_number` rule with multapses, in order: pair `i` from words
+/// `2i` and `2i + 1` of its stream (as above, and as the GPU draws them), so any range of pairs
+/// can be drawn on its own.
+fn total_number_pairs(
+    ctx: &RuleContext,
+    rng: &Philox,
+    pairs: Range<u64>,
+    mut f: impl FnMut(u32, u32),
+) {
+    let stream = Stream::Connectivity.word(ctx.projection);
+    let mut seq = rng.sequence_from(stream, u32::MAX, pairs.start / 2);
+    if pairs.start % 2 == 1 {
+        seq.next_u32();
+        seq.next_u32();
+    }
+    let excl = ctx.excludes_self();
+    for _ in pairs {
+        let s = seq.below(ctx.n_sources);
+        let t = seq.below(ctx.n_targets - u32::from(excl));
+        f(s, if excl && t >= s { t + 1 } else { t });
+    }
+}
+
+/// The rows of a `fixed_total_number` rule with multapses, drawn twice on `ctx.threads`
+/// threads, as [`fixed_indegree_rows`] does above `WHOLE_SYNAPSES`: once to count each source's
+/// synapses, once to fill the rows `block_pairs` pairs at a time; then each row is sorted. The
+/// same rows as drawing every pair into one list (8 bytes per synapse beside the rows).
+fn total_number_rows(ctx: &RuleContext, rng: &Philox, n: u64, block_pairs: u64) -> Wiring {
+    let threads = ctx.threads.max(1);
+    let n_sources = ctx.n_sources as usize;
+    // Pass 1: each source's synapses, on threads drawing ranges of pairs (their counts take at
+    // most a quarter of the rows' bytes).
+    let count_threads = threads
+        .min((n / (4 * n_sources.max(1) as u64)) as usize)
+        .max(1);
+    let counts = par_map_ranges(n as usize, count_threads, |range| {
+        let mut counts = vec![0u32; n_sources];
+        let pairs = range.start as u64..range.end as u64;
+        total_number_pairs(ctx, rng, pairs, |s, _| counts[s as usize] += 1);
+        vec![counts]
+    });
+    let mut row_offsets = vec![0u64; n_sources + 1];
+    for c in counts.iter().flatten() {
+        for (o, &k) in row_offsets[1..].iter_mut().zip(c) {
+            *o += u64::from(k);
+        }
+    }
+    drop(counts);
+    for s in 0..n_sources {
+        row_offsets[s + 1] += row_offsets[s];
+    }
+
+    // Pass 2: blocks of pairs drawn on `threads` threads, kept by the threads that own the rows.
+    let mut rows = vec![0u32; n as usize];
+    let mut owners: Vec<RowOwner> = Wiring::row_parts(&row_offsets, &mut rows, threads)
+        .into_iter()
+        .map(|(range, part)| RowOwner::new(range, part, &row_offsets, true))
+        .collect();
+    let mut first = 0u64;
+    while first < n {
+        let end = (first + block_pairs.max(1)).min(n);
+        let len = (end - first) as usize;
+        let drawn = par_map_ranges(len, threads, |range| {
+            let pairs = first + range.start as u64..first + range.end as u64;
+            let mut out = Vec::with_capacity(range.len());
+            total_number_pairs(ctx, rng, pairs, |s, t| out.push((s, t)));
+            out
+        });
+        let keep = |owner: &mut RowOwner| {
+            for &(s, t) in drawn.iter().flatten() {
+                owner.take(s, t);
+            }
+            owner.flush();
+        };
+        each_owner(&mut owners, keep);
+        first = end;
+    }
+    // Rows in target order, as `Wiring::from_pairs` leaves them.
+    each_owner(&mut owners, |owner| owner.sort_rows(&row_offsets));
+    drop(owners);
+    Wiring {
+        row_offsets,
+        targets: rows,
+    }
+}
+
+/// Run `f` on each owner, on a thread each (on this one where there is one).
+fn each_owner(owners: &mut [RowOwner], f: impl Fn(&mut RowOwner) + Sync) {
+    if let [owner] = owners {
+        f(owner);
+        return;
+    }
+    std::thread::scope(|scope| {
+        for owner in owners.iter_mut() {
+            let f = &f;
+            scope.spawn(move || f(owner));
+        }
+    });
 }
 
 /// Each (source, target) pair independently with probability `p`, by geometric skips over each
@@ -684,6 +786,34 @@ mod tests {
         Wiring {
             row_offsets,
             targets: rows.concat(),
+        }
+    }
+
+    #[test]
+    fn total_number_rows_drawn_twice_in_blocks_equal_the_pairs_drawn_in_order() {
+        for (same_population, n_targets) in [(true, 3000), (false, 700)] {
+            let ctx = RuleContext {
+                n_sources: 3000,
+                n_targets,
+                same_population,
+                allow_autapses: false,
+                allow_multapses: true,
+                projection: 4,
+                threads: 1,
+            };
+            let rng = Philox::new(21);
+            // Below WHOLE_SYNAPSES: every pair drawn in order into one list.
+            let n = 3_000_001;
+            let expected = fixed_total_number(&ctx, &rng, n);
+            assert_eq!(expected.targets.len() as u64, n);
+            for (threads, block) in [(1, u64::MAX), (2, 1001), (3, 77_777), (4, 1 << 20)] {
+                let ctx = RuleContext { threads, ..ctx };
+                assert_eq!(
+                    total_number_rows(&ctx, &rng, n, block),
+                    expected,
+                    "{threads} threads, blocks of {block}"
+                );
+            }
         }
     }
 
