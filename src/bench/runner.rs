@@ -115,8 +115,8 @@ pub fn check_fits(
     let spec = scaled_coba(case.n, case.indegree, case.t_stop_ms, case.seed);
     let size = network::estimate_size(&spec);
     let device_bytes = crate::backend::gpu::footprint::of_size(&size, &spec, u64::MAX).total();
-    // The run logs spikes (8 bytes each). (The build draws fixed_indegree rows in blocks: no
-    // per-synapse lists beside the rows.)
+    // The run logs spikes (8 bytes each). (The build's transient source lists take at most
+    // 256 MiB: larger fixed_indegree rows are drawn in blocks, see `rules::fixed_indegree_rows`.)
     let spike_log = (size.neurons as f64 * PLANNED_RATE_HZ * case.t_stop_ms * 1e-3 * 8.0) as u64;
     let mut host_need = size.host_bytes + spike_log;
     if case.backend == BenchBackend::Gpu {
