@@ -293,62 +293,42 @@ fn fixed_indegree_rows_in_blocks(
     };
     // Up to `whole_synapses`, the sources are drawn once, for both passes, and written as they
     // come: the transient is 4 bytes per synapse.
-    let whole = (total <= whole_synapses).then(|| draw_block(0..targets.len()));
+    let mut whole = (total <= whole_synapses).then(|| draw_block(0..targets.len()));
 
-    // Pass 1: each source's synapses. Per-thread counts take at most a quarter of the rows'
-    // bytes.
-    let mut row_offsets = vec![0u64; n_sources + 1];
-    if let Some(all) = &whole {
-        for (_, sources) in all {
-            for &s in sources {
-                row_offsets[s as usize + 1] += 1;
+    // Pass 1: each source's synapses.
+    let row_offsets = match &whole {
+        Some(all) => count_rows(n_sources, all.len(), total, threads, |pieces, counts| {
+            for (_, sources) in &all[pieces] {
+                for &s in sources {
+                    counts[s as usize] += 1;
+                }
             }
-        }
-    } else {
-        let count_threads = threads
-            .min((total / (4 * n_sources.max(1) as u64)) as usize)
-            .max(1);
-        let counts = par_map_ranges(targets.len(), count_threads, |range| {
-            let mut counts = vec![0u32; n_sources];
+        }),
+        None => count_rows(n_sources, targets.len(), total, threads, |range, counts| {
             targets.draw(rng, range, |_, sources| {
                 for &s in sources {
                     counts[s as usize] += 1;
                 }
-            });
-            vec![counts]
-        });
-        for c in &counts {
-            for (o, &n) in row_offsets[1..].iter_mut().zip(&c[0]) {
-                *o += u64::from(n);
-            }
-        }
-    }
-    for s in 0..n_sources {
-        row_offsets[s + 1] += row_offsets[s];
-    }
+            })
+        }),
+    };
 
-    // Pass 2: blocks of targets drawn on `threads` threads, then scattered by the threads that
-    // own the rows (each reads the whole block and keeps its own rows' sources).
-    let mut rows = vec![0u32; total as usize];
-    let mut owners: Vec<RowOwner> = Wiring::row_parts(&row_offsets, &mut rows, threads)
-        .into_iter()
-        .map(|(range, part)| RowOwner::new(range, part, &row_offsets, whole.is_none()))
-        .collect();
-    let mut first = 0;
-    while first < targets.len() {
-        let end = match whole {
-            Some(_) => targets.len(),
-            None => targets.block_end(first, block_synapses),
-        };
-        let drawn_here;
-        let drawn = match &whole {
-            Some(all) => all,
+    // Pass 2: blocks of targets (all of them when drawn whole).
+    let bucketed = whole.is_none();
+    let rows = fill_rows(
+        &row_offsets,
+        threads,
+        bucketed,
+        false,
+        targets.len(),
+        |first| match whole.take() {
+            Some(all) => (targets.len(), all),
             None => {
-                drawn_here = draw_block(first..end);
-                &drawn_here
+                let end = targets.block_end(first, block_synapses);
+                (end, draw_block(first..end))
             }
-        };
-        let keep = |owner: &mut RowOwner| {
+        },
+        |drawn, owner| {
             for (range, sources) in drawn {
                 let mut at = 0;
                 targets.for_each(range.clone(), |target, k| {
@@ -358,16 +338,78 @@ fn fixed_indegree_rows_in_blocks(
                     at += k as usize;
                 });
             }
-            owner.flush();
-        };
-        each_owner(&mut owners, keep);
-        first = end;
-    }
-    drop(owners);
+        },
+    );
     Wiring {
         row_offsets,
         targets: rows,
     }
+}
+
+/// Row offsets of rows whose synapses' sources are counted on up to `threads` threads:
+/// `count(items, counts)` adds one to `counts[s]` for each synapse of source `s` among `items`
+/// (of `n_items`; `total` synapses in all). Per-thread counts take at most a quarter of the
+/// rows' bytes.
+fn count_rows(
+    n_sources: usize,
+    n_items: usize,
+    total: u64,
+    threads: usize,
+    count: impl Fn(Range<usize>, &mut [u32]) + Sync,
+) -> Vec<u64> {
+    let count_threads = threads
+        .min((total / (4 * n_sources.max(1) as u64)) as usize)
+        .max(1);
+    let counts = par_map_ranges(n_items, count_threads, |items| {
+        let mut counts = vec![0u32; n_sources];
+        count(items, &mut counts);
+        vec![counts]
+    });
+    let mut row_offsets = vec![0u64; n_sources + 1];
+    for c in counts.iter().flatten() {
+        for (o, &k) in row_offsets[1..].iter_mut().zip(c) {
+            *o += u64::from(k);
+        }
+    }
+    for s in 0..n_sources {
+        row_offsets[s + 1] += row_offsets[s];
+    }
+    row_offsets
+}
+
+/// The rows of `row_offsets`, filled block by block: `next_block(first)` draws the items from
+/// `first` on and gives the end of the block and the block; each thread that owns a range of
+/// rows (`Wiring::row_parts`) reads the whole block and `keep`s the synapses of its rows
+/// (`RowOwner::take`), through buckets where `bucketed`; each row sorted at the end where
+/// `sort`.
+fn fill_rows<B: Sync>(
+    row_offsets: &[u64],
+    threads: usize,
+    bucketed: bool,
+    sort: bool,
+    n_items: usize,
+    mut next_block: impl FnMut(usize) -> (usize, B),
+    keep: impl Fn(&B, &mut RowOwner) + Sync,
+) -> Vec<u32> {
+    let mut rows = vec![0u32; row_offsets.last().copied().unwrap_or(0) as usize];
+    let mut owners: Vec<RowOwner> = Wiring::row_parts(row_offsets, &mut rows, threads)
+        .into_iter()
+        .map(|(range, part)| RowOwner::new(range, part, row_offsets, bucketed))
+        .collect();
+    let mut first = 0;
+    while first < n_items {
+        let (end, block) = next_block(first);
+        each_owner(&mut owners, |owner| {
+            keep(&block, owner);
+            owner.flush();
+        });
+        first = end;
+    }
+    if sort {
+        each_owner(&mut owners, |owner| owner.sort_rows(row_offsets));
+    }
+    drop(owners);
+    rows
 }
 
 /// Synapses whose rows a bucket of [`RowOwner`] spans: 4 MiB of rows.
@@ -573,18 +615,12 @@ fn fixed_total_number(ctx: &RuleContext, rng: &Philox, n: u64) -> Wiring {
         return total_number_rows(ctx, rng, n, FILL_BLOCK_SYNAPSES);
     }
     let mut seq = rng.sequence(Stream::Connectivity.word(ctx.projection), u32::MAX);
-    let excl = ctx.excludes_self();
-    let draw_pair = |seq: &mut WordSequence| {
-        let s = seq.below(ctx.n_sources);
-        let t = seq.below(ctx.n_targets - u32::from(excl));
-        (s, if excl && t >= s { t + 1 } else { t })
-    };
-    let mut pairs: Vec<(u32, u32)> = (0..n).map(|_| draw_pair(&mut seq)).collect();
+    let mut pairs: Vec<(u32, u32)> = (0..n).map(|_| total_number_pair(ctx, &mut seq)).collect();
     if !ctx.allow_multapses {
         let mut seen = std::collections::HashSet::with_capacity(n as usize);
         pairs.retain(|p| seen.insert(*p));
         while (pairs.len() as u64) < n {
-            let p = draw_pair(&mut seq);
+            let p = total_number_pair(ctx, &mut seq);
             if seen.insert(p) {
                 pairs.push(p);
             }
@@ -608,12 +644,18 @@ fn total_number_pairs(
         seq.next_u32();
         seq.next_u32();
     }
-    let excl = ctx.excludes_self();
     for _ in pairs {
-        let s = seq.below(ctx.n_sources);
-        let t = seq.below(ctx.n_targets - u32::from(excl));
-        f(s, if excl && t >= s { t + 1 } else { t });
+        let (s, t) = total_number_pair(ctx, &mut seq);
+        f(s, t);
     }
+}
+
+/// The next (source, target) pair of a `fixed_total_number` rule: two words of `seq`.
+fn total_number_pair(ctx: &RuleContext, seq: &mut WordSequence) -> (u32, u32) {
+    let excl = ctx.excludes_self();
+    let s = seq.below(ctx.n_sources);
+    let t = seq.below(ctx.n_targets - u32::from(excl));
+    (s, if excl && t >= s { t + 1 } else { t })
 }
 
 /// The rows of a `fixed_total_number` rule with multapses, drawn twice on `ctx.threads`
@@ -623,56 +665,33 @@ fn total_number_pairs(
 fn total_number_rows(ctx: &RuleContext, rng: &Philox, n: u64, block_pairs: u64) -> Wiring {
     let threads = ctx.threads.max(1);
     let n_sources = ctx.n_sources as usize;
-    // Pass 1: each source's synapses, on threads drawing ranges of pairs (their counts take at
-    // most a quarter of the rows' bytes).
-    let count_threads = threads
-        .min((n / (4 * n_sources.max(1) as u64)) as usize)
-        .max(1);
-    let counts = par_map_ranges(n as usize, count_threads, |range| {
-        let mut counts = vec![0u32; n_sources];
-        let pairs = range.start as u64..range.end as u64;
-        total_number_pairs(ctx, rng, pairs, |s, _| counts[s as usize] += 1);
-        vec![counts]
+    let pairs = |items: Range<usize>| items.start as u64..items.end as u64;
+    let row_offsets = count_rows(n_sources, n as usize, n, threads, |items, counts| {
+        total_number_pairs(ctx, rng, pairs(items), |s, _| counts[s as usize] += 1)
     });
-    let mut row_offsets = vec![0u64; n_sources + 1];
-    for c in counts.iter().flatten() {
-        for (o, &k) in row_offsets[1..].iter_mut().zip(c) {
-            *o += u64::from(k);
-        }
-    }
-    drop(counts);
-    for s in 0..n_sources {
-        row_offsets[s + 1] += row_offsets[s];
-    }
-
-    // Pass 2: blocks of pairs drawn on `threads` threads, kept by the threads that own the rows.
-    let mut rows = vec![0u32; n as usize];
-    let mut owners: Vec<RowOwner> = Wiring::row_parts(&row_offsets, &mut rows, threads)
-        .into_iter()
-        .map(|(range, part)| RowOwner::new(range, part, &row_offsets, true))
-        .collect();
-    let mut first = 0u64;
-    while first < n {
-        let end = (first + block_pairs.max(1)).min(n);
-        let len = (end - first) as usize;
-        let drawn = par_map_ranges(len, threads, |range| {
-            let pairs = first + range.start as u64..first + range.end as u64;
-            let mut out = Vec::with_capacity(range.len());
-            total_number_pairs(ctx, rng, pairs, |s, t| out.push((s, t)));
-            out
-        });
-        let keep = |owner: &mut RowOwner| {
-            for &(s, t) in drawn.iter().flatten() {
+    let rows = fill_rows(
+        &row_offsets,
+        threads,
+        true,
+        // Rows in target order, as `Wiring::from_pairs` leaves them.
+        true,
+        n as usize,
+        |first| {
+            let end = (first as u64 + block_pairs.max(1)).min(n) as usize;
+            let block = par_map_ranges(end - first, threads, |range| {
+                let mut out = Vec::with_capacity(range.len());
+                let items = first + range.start..first + range.end;
+                total_number_pairs(ctx, rng, pairs(items), |s, t| out.push((s, t)));
+                out
+            });
+            (end, block)
+        },
+        |block, owner| {
+            for &(s, t) in block.iter().flatten() {
                 owner.take(s, t);
             }
-            owner.flush();
-        };
-        each_owner(&mut owners, keep);
-        first = end;
-    }
-    // Rows in target order, as `Wiring::from_pairs` leaves them.
-    each_owner(&mut owners, |owner| owner.sort_rows(&row_offsets));
-    drop(owners);
+        },
+    );
     Wiring {
         row_offsets,
         targets: rows,
