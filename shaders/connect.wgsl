@@ -104,6 +104,16 @@ fn append(s: u32, t: u32) {
     store(row_offsets[s] + atomicAdd(&row_counts[s], 1u), t);
 }
 
+// Synapse (s, t) of a rule drawn per target or per pair: counted in its row, or (fill) appended
+// to it where row s is among those this dispatch fills.
+fn count_or_append(s: u32, t: u32, fill: bool) {
+    if (!fill) {
+        atomicAdd(&row_counts[s], 1u);
+    } else if (s >= connect.row_begin && s < connect.row_end) {
+        append(s, t);
+    }
+}
+
 // The four words of block b of the draws of `row`.
 fn block(row: u32, b: u32) -> vec4<u32> {
     return philox4x32_10(vec4<u32>(b, 0u, row, connect.stream), vec2<u32>(connect.key0, connect.key1));
@@ -162,8 +172,8 @@ fn one_to_one_fill(
     store(row, row);
 }
 
-// fixed_indegree, work item `item` (block b of target t's draws): count each drawn source, or
-// append t to the source's row.
+// fixed_indegree, work item `item` (block b of target t's draws): each drawn source, counted or
+// filled (count_or_append).
 fn indegree_pass(item: u32, fill: bool) {
     if (item >= connect.items) {
         return;
@@ -175,12 +185,7 @@ fn indegree_pass(item: u32, fill: bool) {
     let pool = connect.n_sources - connect.exclude_self;
     for (var lane = 0u; lane < 4u; lane++) {
         if (4u * b + lane < connect.k) {
-            let s = partner(words[lane], pool, t);
-            if (!fill) {
-                atomicAdd(&row_counts[s], 1u);
-            } else if (s >= connect.row_begin && s < connect.row_end) {
-                append(s, t);
-            }
+            count_or_append(partner(words[lane], pool, t), t, fill);
         }
     }
 }
@@ -211,11 +216,7 @@ fn total_pass(b: u32, fill: bool) {
     for (var h = 0u; h < 2u; h++) {
         if (2u * b + h < connect.k) {
             let pair = total_pair(words, h);
-            if (!fill) {
-                atomicAdd(&row_counts[pair.x], 1u);
-            } else if (pair.x >= connect.row_begin && pair.x < connect.row_end) {
-                append(pair.x, pair.y);
-            }
+            count_or_append(pair.x, pair.y, fill);
         }
     }
 }
