@@ -216,6 +216,20 @@ impl Network {
             .partition_point(|p| p.offset + p.n <= neuron)
     }
 
+    /// Add the out-degrees `degrees` of population `source`'s neurons (in order) to `out`, which
+    /// holds every neuron's (the backends' `outdegrees`).
+    pub fn add_outdegrees(
+        &self,
+        out: &mut [u32],
+        source: usize,
+        degrees: impl IntoIterator<Item = u32>,
+    ) {
+        let first = self.populations[source].offset as usize;
+        for (n, d) in out[first..].iter_mut().zip(degrees) {
+            *n += d;
+        }
+    }
+
     /// End time [ms] of step `step` (0-based): the stamp of a spike emitted in it.
     pub fn step_end_ms(&self, step: u64) -> f64 {
         (step + 1) as f64 * self.dt_ms

@@ -254,17 +254,12 @@ impl<'n> CpuBackend<'n> {
         let network = self.network;
         let threads = self.threads();
         let mut out = vec![0u32; network.n_neurons() as usize];
-        let mut add = |source: usize, degrees: Vec<u32>| {
-            let first = network.populations[source].offset as usize;
-            for (n, d) in out[first..].iter_mut().zip(degrees) {
-                *n += d;
-            }
-        };
         for rows in &self.rows {
-            add(rows.source, rows.csr.outdegrees());
+            network.add_outdegrees(&mut out, rows.source, rows.csr.outdegrees());
         }
         for rows in &self.procedural {
-            add(rows.source, rows.rule.rule.outdegrees(&self.rng, threads));
+            let degrees = rows.rule.rule.outdegrees(&self.rng, threads);
+            network.add_outdegrees(&mut out, rows.source, degrees);
         }
         out
     }

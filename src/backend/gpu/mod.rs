@@ -352,20 +352,15 @@ impl<'n> GpuBackend<'n> {
         let network = self.network;
         let mut out = vec![0u32; network.n_neurons() as usize];
         for (index, proj) in network.projections.iter().enumerate() {
-            let first = network.populations[proj.source].offset as usize;
-            let rows = &mut out[first..];
             match self.res.device_csrs.iter().find(|c| c.projection == index) {
                 Some(csr) => {
-                    for (n, w) in rows.iter_mut().zip(csr.row_offsets.windows(2)) {
-                        *n += (w[1] - w[0]) as u32;
-                    }
+                    let degrees = csr.row_offsets.windows(2).map(|w| (w[1] - w[0]) as u32);
+                    network.add_outdegrees(&mut out, proj.source, degrees);
                 }
                 None => {
                     if let Synapses::Procedural(rule) = &proj.synapses {
                         let degrees = rule.outdegrees(&Philox::new(network.seed), threads);
-                        for (n, d) in rows.iter_mut().zip(degrees) {
-                            *n += d;
-                        }
+                        network.add_outdegrees(&mut out, proj.source, degrees);
                     }
                 }
             }

@@ -616,9 +616,9 @@ fn drawn_on_device(
             synapses,
         ));
     }
-    // Fill, up to CONNECT_CHUNKS chunks per dispatch; rules drawn per target or per pair one
-    // chunk per dispatch. Those draw everything in each dispatch and scatter what they keep at
-    // random, and a scatter over one 2 GiB chunk is far cheaper than one over all of them: on an
+    // Fill, up to CONNECT_CHUNKS chunks per dispatch; rules not drawn per row (per target or per
+    // pair) one chunk per dispatch. Those draw everything in each dispatch and scatter what they
+    // keep at random, and a scatter over one 2 GiB chunk is far cheaper than one over all of them: on an
     // H200, 4,000,000 neurons at in-degree 1,000 (E->E in five chunks, 9.6 GiB) were drawn in
     // 0.69 s this way against 11.0 s in one dispatch (likely the GPU's address translation
     // missing on every store), while 1,000,000 (two chunks) took the same 0.17 s either way.
@@ -631,10 +631,7 @@ fn drawn_on_device(
         encoder.clear_buffer(counts, 0, None);
         ctx.queue.submit([encoder.finish()]);
     }
-    let per_dispatch = match rule.kind {
-        RowRuleKind::FixedIndegree(_) | RowRuleKind::FixedTotalNumber(_) => 1,
-        _ => CONNECT_CHUNKS,
-    };
+    let per_dispatch = if rule.draws_rows() { CONNECT_CHUNKS } else { 1 };
     for (group, rows) in ranges
         .chunks(per_dispatch)
         .zip(targets.chunks(per_dispatch))
