@@ -206,8 +206,8 @@ fn total_pair(words: vec4<u32>, h: u32) -> vec2<u32> {
     return vec2<u32>(s, t);
 }
 
-// fixed_total_number, block `b` (pairs 2b and 2b + 1): count each pair's source, or append its
-// target to the source's row.
+// fixed_total_number, block `b` (pairs 2b and 2b + 1): each pair, counted or filled
+// (count_or_append).
 fn total_pass(b: u32, fill: bool) {
     if (b >= connect.items) {
         return;
