@@ -135,7 +135,9 @@ impl NetworkInfo {
 
     /// The raster row of `neuron`, if it is shown.
     pub fn row_of(&self, neuron: u32) -> Option<u32> {
-        (neuron % self.stride == 0).then_some(neuron / self.stride)
+        neuron
+            .is_multiple_of(self.stride)
+            .then_some(neuron / self.stride)
     }
 }
 

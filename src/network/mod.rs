@@ -160,7 +160,7 @@ pub struct Probe {
 impl Probe {
     #[inline]
     pub fn samples_step(&self, step: u64) -> bool {
-        (step + 1) % u64::from(self.interval_steps) == 0
+        (step + 1).is_multiple_of(u64::from(self.interval_steps))
     }
 }
 
