@@ -159,8 +159,8 @@ struct Partition {
     /// Delay rings per receptor: `slots` slots of `neurons.len()` entries.
     ring_ex: Vec<i32>,
     ring_in: Vec<i32>,
-    /// Scratch: spike flags of the neuron update.
-    spike_flags: Vec<u8>,
+    /// Scratch of the neuron update.
+    update_scratch: neuron_update::Scratch,
     /// Scratch: a procedural row.
     row: Vec<u32>,
     batch_spikes: Vec<Spike>,
@@ -202,7 +202,7 @@ impl<'n> CpuBackend<'n> {
                     i_stim: init.i_stim[r].to_vec(),
                     ring_ex: vec![0; slots * len],
                     ring_in: vec![0; slots * len],
-                    spike_flags: Vec::new(),
+                    update_scratch: Default::default(),
                     row: Vec::new(),
                     batch_spikes: Vec::new(),
                     batch_samples: vec![Vec::new(); network.probes.len()],
@@ -526,7 +526,7 @@ fn run_partition(shared: &Shared<'_>, index: usize, part: &mut Partition) {
                         ring_in: &mut part.ring_in[ring],
                     },
                     seg.start,
-                    &mut part.spike_flags,
+                    &mut part.update_scratch,
                     &mut my_spikes,
                 );
                 if let Some(f) = fault {
