@@ -587,7 +587,7 @@ fn run_partition(shared: &Shared<'_>, index: usize, part: &mut Partition) {
                 let mut ring = ring_view(
                     [&mut part.ring_ex, &mut part.ring_in],
                     *receptor,
-                    owned.start,
+                    &owned,
                     slots,
                 );
                 propagate::propagate(out, src.offset, &spikes[lo..hi], step, &mut ring);
@@ -604,7 +604,7 @@ fn run_partition(shared: &Shared<'_>, index: usize, part: &mut Partition) {
                 let mut ring = ring_view(
                     [&mut part.ring_ex, &mut part.ring_in],
                     p.receptor,
-                    owned.start,
+                    &owned,
                     slots,
                 );
                 propagate::propagate_procedural(
@@ -673,11 +673,11 @@ fn outgoing<'a>(shared: &Shared<'a>, owned: &Range<u32>) -> Vec<(Outgoing<'a>, R
         .collect()
 }
 
-/// The delay ring of `receptor`, out of a partition's rings `[ex, in]`.
+/// The delay ring of `receptor`, out of the rings `[ex, in]` of the partition owning `owned`.
 fn ring_view<'a>(
     rings: [&'a mut Vec<i32>; 2],
     receptor: Receptor,
-    first_neuron: u32,
+    owned: &Range<u32>,
     slots: u32,
 ) -> RingView<'a> {
     let [ex, inh] = rings;
@@ -686,9 +686,9 @@ fn ring_view<'a>(
         Receptor::Inhibitory => inh,
     };
     RingView {
-        len: ring.len() / slots as usize,
+        len: owned.len(),
         ring,
-        first_neuron,
+        first_neuron: owned.start,
         slots,
     }
 }

@@ -48,8 +48,7 @@ pub fn propagate(
     // because t is one of the owned targets).
     let shift = o.target_offset.wrapping_sub(ring.first_neuron);
     let len = ring.len;
-    let slots = u64::from(ring.slots);
-    let slot_start = |delay: u16| ((step + u64::from(delay)) % slots) as usize * len;
+    let slot_start = slot_starts(step, ring.slots, len);
     for (i, &s) in sources.iter().enumerate() {
         // Rows of later spikes are far apart in memory: fetch them while this one is delivered
         // (offsets 2 x PREFETCH_AHEAD ahead, the whole row PREFETCH_AHEAD ahead).
@@ -73,12 +72,12 @@ pub fn propagate(
             row.start + lo..row.start + hi
         };
         match (&csr.weights, &csr.delays) {
-            (PerSynapse::Constant(w), PerSynapse::Constant(d)) => {
-                let start = slot_start(*d);
+            (&PerSynapse::Constant(w), &PerSynapse::Constant(d)) => {
+                let start = slot_start(d);
                 let slot = &mut ring.ring[start..start + len];
                 for &t in &csr.targets[row] {
                     let entry = &mut slot[t.wrapping_add(shift) as usize];
-                    *entry = entry.wrapping_add(*w);
+                    *entry = entry.wrapping_add(w);
                 }
             }
             (weights, delays) => {
@@ -89,6 +88,17 @@ pub fn propagate(
                 }
             }
         }
+    }
+}
+
+/// The start in a ring of `slots` slots of `len` entries of the slot a spike of step `step`
+/// reaches after `delay` steps (below `slots`): a division per step, none per spike.
+fn slot_starts(step: u64, slots: u32, len: usize) -> impl Fn(u16) -> usize {
+    let now = (step % u64::from(slots)) as u32;
+    move |delay: u16| {
+        let slot = now + u32::from(delay);
+        let slot = if slot >= slots { slot - slots } else { slot };
+        slot as usize * len
     }
 }
 
@@ -108,7 +118,7 @@ pub fn propagate_procedural(
 ) {
     let rule = &drawer.rule;
     let shift = target_offset.wrapping_sub(ring.first_neuron);
-    let start = ((step + u64::from(rule.delay)) % u64::from(ring.slots)) as usize * ring.len;
+    let start = slot_starts(step, ring.slots, ring.len)(rule.delay);
     let slot = &mut ring.ring[start..start + ring.len];
     for &s in sources {
         scratch.clear();
