@@ -153,7 +153,11 @@ unsafe fn update_avx512(
     }
     let words = n.div_ceil(64);
     for bits in [&mut scratch.spiked, &mut scratch.overflow] {
-        bits.resize(words, 0);
+        // Every word is overwritten: grow only, never clear (populations of different sizes
+        // share the scratch).
+        if bits.len() < words {
+            bits.resize(words, 0);
+        }
         // The vectors write 16 bits each: clear the last word's bits past n.
         bits[words - 1] = 0;
     }
