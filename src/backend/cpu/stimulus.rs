@@ -41,30 +41,49 @@ fn poisson_block(input: &PoissonInput, key: [u32; 2], step: u64, first_neuron: u
     if g.is_empty() {
         return;
     }
-    let end = first_neuron as usize + g.len();
-    let no_spike = input.count_thresholds.first().copied().unwrap_or(u32::MAX);
+    let first = first_neuron as usize;
+    let end = first + g.len();
     let mut words = [0u32; 4 * LANES];
+    let mut counts = [0.0f32; 4 * LANES];
     let mut block = first_neuron / 4;
     while (block as usize) * 4 < end {
         blocks(key, input.stream, step, block, &mut words);
+        spike_counts(&input.count_thresholds, &words, &mut counts);
+        // The targets among these blocks' neurons: a contiguous range.
         let base = block as usize * 4;
-        for (j, &u) in words.iter().enumerate() {
-            let neuron = base + j;
-            if neuron < first_neuron as usize || neuron >= end {
-                continue;
-            }
-            // Most draws are below the first threshold: no spike.
-            let count = if u < no_spike {
-                0.0
-            } else {
-                input.count(u) as f32
-            };
-            let g = &mut g[neuron - first_neuron as usize];
+        let (lo, hi) = (base.max(first), (base + 4 * LANES).min(end));
+        let counts = &counts[lo - base..hi - base];
+        for (g, &count) in g[lo - first..hi - first].iter_mut().zip(counts) {
             *g = count.mul_add(input.weight_ns, *g);
         }
         block = block.wrapping_add(LANES as u32);
         if block == 0 {
             break;
+        }
+    }
+}
+
+/// Up to this many thresholds (Poisson means up to about 8 spikes per step) a count is the
+/// number of thresholds at most its word, summed for all words at once (vectorised); beyond, a
+/// binary search per word.
+const SUMMED_THRESHOLDS: usize = 32;
+
+/// `counts[j] = input.count(words[j])` (`PoissonInput::count`), as floats.
+#[inline(always)]
+fn spike_counts(thresholds: &[u32], words: &[u32; 4 * LANES], counts: &mut [f32; 4 * LANES]) {
+    if thresholds.len() <= SUMMED_THRESHOLDS {
+        let mut n = [0u32; 4 * LANES];
+        for &t in thresholds {
+            for (n, &u) in n.iter_mut().zip(words) {
+                *n += u32::from(t <= u);
+            }
+        }
+        for (c, n) in counts.iter_mut().zip(n) {
+            *c = n as f32;
+        }
+    } else {
+        for (c, &u) in counts.iter_mut().zip(words) {
+            *c = thresholds.partition_point(|&t| t <= u) as f32;
         }
     }
 }
@@ -160,27 +179,67 @@ mod tests {
 
     #[test]
     fn poisson_input_uses_word_i_mod_4_of_block_i_div_4() {
-        // One spike or more for every draw: the added conductance counts the draw's spikes.
-        let input = PoissonInput {
-            stream: 0x0500_0001,
-            receptor: crate::config::Receptor::Excitatory,
-            weight_ns: 1.0,
-            first_due_step: 0,
-            end_due_step: 10,
-            count_thresholds: crate::network::stimulus::poisson_thresholds(3.0),
-        };
-        let rng = Philox::new(99);
-        // Neurons 5..75, owned 3..80: blocks that straddle both ends.
-        let mut g = vec![0.0f32; 77];
-        poisson(&input, &(5..75), &rng, 4, &(3..80), &mut g);
-        for (i, &value) in g.iter().enumerate() {
-            let neuron = 3 + i as u32;
-            let expected = if (5..75).contains(&neuron) {
-                input.count(rng.words(input.stream, neuron / 4, 4)[(neuron % 4) as usize]) as f32
-            } else {
-                0.0
+        // The added conductance counts each draw's spikes. Means of 0.03 and 3 spikes per step
+        // sum their thresholds, 20 searches its many.
+        for (mean, summed) in [(0.03, true), (3.0, true), (20.0, false)] {
+            let input = PoissonInput {
+                stream: 0x0500_0001,
+                receptor: crate::config::Receptor::Excitatory,
+                weight_ns: 1.0,
+                first_due_step: 0,
+                end_due_step: 10,
+                count_thresholds: crate::network::stimulus::poisson_thresholds(mean),
             };
-            assert_eq!(value, expected, "neuron {neuron}");
+            assert_eq!(input.count_thresholds.len() <= SUMMED_THRESHOLDS, summed);
+            let rng = Philox::new(99);
+            let mut spikes = 0.0;
+            for step in 0..10 {
+                // Neurons 5..75, owned 3..80: blocks that straddle both ends.
+                let mut g = vec![0.0f32; 77];
+                poisson(&input, &(5..75), &rng, step, &(3..80), &mut g);
+                for (i, &value) in g.iter().enumerate() {
+                    let neuron = 3 + i as u32;
+                    let expected = if (5..75).contains(&neuron) {
+                        let u = rng.words(input.stream, neuron / 4, step)[(neuron % 4) as usize];
+                        input.count(u) as f32
+                    } else {
+                        0.0
+                    };
+                    assert_eq!(value, expected, "mean {mean}, step {step}, neuron {neuron}");
+                    spikes += value;
+                }
+            }
+            assert!(spikes > 0.0, "mean {mean}: no spike drawn");
+        }
+    }
+
+    #[test]
+    fn spike_counts_equal_the_binary_search_at_every_threshold() {
+        for mean in [0.03, 3.0, 20.0] {
+            let input = PoissonInput {
+                stream: 0,
+                receptor: crate::config::Receptor::Excitatory,
+                weight_ns: 1.0,
+                first_due_step: 0,
+                end_due_step: 1,
+                count_thresholds: crate::network::stimulus::poisson_thresholds(mean),
+            };
+            // Each threshold, and the words on either side of it.
+            let words: Vec<u32> = input
+                .count_thresholds
+                .iter()
+                .flat_map(|&t| [t.saturating_sub(1), t, t.saturating_add(1)])
+                .chain([0, u32::MAX])
+                .collect();
+            for chunk in words.chunks(4 * LANES) {
+                let mut w = [0u32; 4 * LANES];
+                w[..chunk.len()].copy_from_slice(chunk);
+                let mut counts = [0.0f32; 4 * LANES];
+                spike_counts(&input.count_thresholds, &w, &mut counts);
+                for (&u, &c) in w.iter().zip(&counts) {
+                    assert_eq!(c, input.count(u) as f32, "mean {mean}, word {u}");
+                }
+            }
         }
     }
 }
