@@ -31,6 +31,7 @@ pub struct NeuronSlice<'a> {
 
 impl<'a> NeuronSlice<'a> {
     /// The first `at` neurons, and the rest.
+    #[cfg(target_arch = "x86_64")]
     fn split_at(self, at: usize) -> (NeuronSlice<'a>, NeuronSlice<'a>) {
         let (v_m, v_m_rest) = self.v_m.split_at_mut(at);
         let (g_ex, g_ex_rest) = self.g_ex.split_at_mut(at);
@@ -79,7 +80,9 @@ pub struct Scratch {
     /// A byte of flags per neuron (the portable loop).
     flags: Vec<u8>,
     /// A bit per neuron: spiked, and input overflowed (the AVX-512 loop).
+    #[cfg(target_arch = "x86_64")]
     spiked: Vec<u64>,
+    #[cfg(target_arch = "x86_64")]
     overflow: Vec<u64>,
 }
 
