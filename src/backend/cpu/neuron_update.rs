@@ -443,20 +443,12 @@ mod tests {
     /// (no stage of RK4 is clamped), without current or input.
     const THRESHOLD_CASE: (f32, f32) = (-51.0, 20.0);
 
-    /// COBA's neuron, with V_th moved to exactly where `THRESHOLD_CASE` ends its first step.
+    /// COBA's neuron, refractory for 3 steps (so that counts run out within a test's steps),
+    /// with V_th moved to exactly where `THRESHOLD_CASE` ends its first step.
     fn coba_neuron() -> IafCondExpDerived {
         let p = crate::model::IafCondExpParams {
-            c_m: 200.0,
-            g_l: 10.0,
-            e_l: -60.0,
-            v_th: -50.0,
-            v_reset: -60.0,
             t_ref: 0.3,
-            e_ex: 0.0,
-            e_in: -80.0,
-            tau_syn_ex: 5.0,
-            tau_syn_in: 10.0,
-            i_e: 0.0,
+            ..crate::bench::spec::coba_params()
         };
         let mut d = IafCondExpDerived::new(&p, 0.1);
         let (v_m, g_ex) = THRESHOLD_CASE;
@@ -468,13 +460,19 @@ mod tests {
 
     /// Steps `state` `steps` times with [`update`] (the AVX-512 loop where the CPU has it) and
     /// with the portable loop, refilling the input each step; both must give the same bits, the
-    /// same spikes and the same fault.
-    fn assert_same_as_portable(mut state: State, has_current: bool, steps: usize, offset: u32) {
+    /// same spikes and the same fault. Returns the fault of the first step.
+    fn assert_same_as_portable(
+        mut state: State,
+        has_current: bool,
+        steps: usize,
+        offset: u32,
+    ) -> Option<Fault> {
         let d = coba_neuron();
         let inv_scale = [1.0 / 65536.0, 1.0 / 16384.0];
         let mut portable = state.clone();
         let (mut scratch, mut scratch_portable) = (Scratch::default(), Scratch::default());
         let input = (state.ring_ex.clone(), state.ring_in.clone());
+        let mut first_fault = None;
         for step in 0..steps {
             let (mut spikes, mut spikes_portable) = (Vec::new(), Vec::new());
             let fault = update(
@@ -497,11 +495,15 @@ mod tests {
             assert_eq!(state.bits(), portable.bits(), "n {n}, step {step}");
             assert_eq!(spikes, spikes_portable, "n {n}, step {step}");
             assert_eq!(fault, fault_portable, "n {n}, step {step}");
+            if step == 0 {
+                first_fault = fault_portable;
+            }
             for s in [&mut state, &mut portable] {
                 s.ring_ex.clone_from(&input.0);
                 s.ring_in.clone_from(&input.1);
             }
         }
+        first_fault
     }
 
     #[test]
@@ -527,31 +529,45 @@ mod tests {
             s.ring_ex.fill(0);
             s.ring_in.fill(0);
         };
-        // A NaN, an infinity, an overflowed input, and finite values whose sum is not finite;
-        // each alone, then the overflow before the NaN, in a vector and in the tail.
+        // A NaN, an infinity, an overflowed input, and finite values whose sum is not finite
+        // (V_m held at V_reset by refractoriness, the conductances near f32::MAX); each alone,
+        // then the overflow before the NaN, in a vector and in the tail.
         type Spoil = dyn Fn(&mut State, usize);
-        let faults: [&Spoil; 4] = [
-            &|s, i| s.v_m[i] = f32::NAN,
-            &|s, i| s.g_in[i] = f32::INFINITY,
-            &|s, i| s.ring_ex[i] = i32::MIN + 5,
-            &|s, i| {
-                s.v_m[i] = 3e38;
-                s.g_ex[i] = 3e38;
-                s.refractory[i] = 1;
-            },
+        type Expected = fn(u32) -> Fault;
+        let non_finite = Fault::NonFinite;
+        let faults: [(&Spoil, Expected); 4] = [
+            (
+                &|s, i| {
+                    s.v_m[i] = f32::NAN;
+                    s.refractory[i] = 0;
+                },
+                non_finite,
+            ),
+            (&|s, i| s.g_in[i] = f32::INFINITY, non_finite),
+            (&|s, i| s.ring_ex[i] = i32::MIN + 5, Fault::InputOverflow),
+            (
+                &|s, i| {
+                    s.g_ex[i] = 3e38;
+                    s.g_in[i] = 3e38;
+                    s.refractory[i] = 1;
+                },
+                non_finite,
+            ),
         ];
         for at in [0, 21, 63, 64, 100, 131] {
-            for fault in &faults {
+            for (spoil, expected) in &faults {
                 let mut state = State::random(133, &rng, at as u32);
                 quiet(&mut state);
-                fault(&mut state, at);
-                assert_same_as_portable(state, false, 2, 0);
+                spoil(&mut state, at);
+                let fault = assert_same_as_portable(state, false, 2, 0);
+                assert_eq!(fault, Some(expected(at as u32)));
             }
             let mut state = State::random(133, &rng, at as u32);
             quiet(&mut state);
-            faults[0](&mut state, at + 1);
-            faults[2](&mut state, at);
-            assert_same_as_portable(state, false, 1, 0);
+            (faults[0].0)(&mut state, at + 1);
+            (faults[2].0)(&mut state, at);
+            let fault = assert_same_as_portable(state, false, 1, 0);
+            assert_eq!(fault, Some(Fault::InputOverflow(at as u32)));
         }
     }
 }
