@@ -48,7 +48,7 @@ fn poisson_block(input: &PoissonInput, key: [u32; 2], step: u64, first_neuron: u
     let mut block = first_neuron / 4;
     while (block as usize) * 4 < end {
         blocks(key, input.stream, step, block, &mut words);
-        spike_counts(&input.count_thresholds, &words, &mut counts);
+        spike_counts(input, &words, &mut counts);
         // The targets among these blocks' neurons: a contiguous range.
         let base = block as usize * 4;
         let (lo, hi) = (base.max(first), (base + 4 * LANES).min(end));
@@ -68,9 +68,10 @@ fn poisson_block(input: &PoissonInput, key: [u32; 2], step: u64, first_neuron: u
 /// binary search per word.
 const SUMMED_THRESHOLDS: usize = 32;
 
-/// `counts[j] = input.count(words[j])` (`PoissonInput::count`), as floats.
+/// `counts[j] = input.count(words[j])`, as floats.
 #[inline(always)]
-fn spike_counts(thresholds: &[u32], words: &[u32; 4 * LANES], counts: &mut [f32; 4 * LANES]) {
+fn spike_counts(input: &PoissonInput, words: &[u32; 4 * LANES], counts: &mut [f32; 4 * LANES]) {
+    let thresholds = &input.count_thresholds;
     if thresholds.len() <= SUMMED_THRESHOLDS {
         let mut n = [0u32; 4 * LANES];
         for &t in thresholds {
@@ -83,7 +84,7 @@ fn spike_counts(thresholds: &[u32], words: &[u32; 4 * LANES], counts: &mut [f32;
         }
     } else {
         for (c, &u) in counts.iter_mut().zip(words) {
-            *c = thresholds.partition_point(|&t| t <= u) as f32;
+            *c = input.count(u) as f32;
         }
     }
 }
@@ -235,7 +236,7 @@ mod tests {
                 let mut w = [0u32; 4 * LANES];
                 w[..chunk.len()].copy_from_slice(chunk);
                 let mut counts = [0.0f32; 4 * LANES];
-                spike_counts(&input.count_thresholds, &w, &mut counts);
+                spike_counts(&input, &w, &mut counts);
                 for (&u, &c) in w.iter().zip(&counts) {
                     assert_eq!(c, input.count(u) as f32, "mean {mean}, word {u}");
                 }
