@@ -8,7 +8,7 @@ use lifsim::backend::cpu::CpuBackend;
 use lifsim::backend::gpu::GpuBackend;
 use lifsim::config::*;
 use lifsim::model::IafCondExpParams;
-use lifsim::network::{build_with, BuildOptions, Network, Placement, Synapses};
+use lifsim::network::{build_with, BuildOptions, Network, Placement, RowRuleKind, Synapses};
 
 /// A recurrent network with every rule a backend can draw itself.
 fn rules_network(seed: u64) -> NetworkSpec {
@@ -171,14 +171,12 @@ fn deferred_and_stored_give_the_same_spikes() {
     }
 }
 
-/// `spec` with every projection that can be procedural made so.
+/// `spec` with every projection that can be procedural (its rule draws rows on their own) made
+/// so.
 fn procedural_where_possible(spec: &NetworkSpec) -> NetworkSpec {
     let mut s = spec.clone();
     for p in &mut s.projections {
-        if !matches!(
-            p.rule,
-            ConnectionRule::FixedIndegree(_) | ConnectionRule::FixedTotalNumber(_)
-        ) {
+        if RowRuleKind::of(p.rule, p.allow_multapses).is_some_and(RowRuleKind::draws_rows) {
             p.storage = SynapseStorage::Procedural;
         }
     }
